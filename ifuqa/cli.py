@@ -34,6 +34,64 @@ def _run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_process(parser: argparse.ArgumentParser) -> None:
+    from ifuqa.processing.defects import DEFECTS
+
+    parser.add_argument("input", help="an `ifuqa simulate` output folder, a folder of *_rate.fits, "
+                                      "or a scenario name (simulated first into OUT/sim)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--defect", action="append", default=[], metavar="ID",
+                        choices=sorted(DEFECTS),
+                        help="re-create a known issue (repeatable): "
+                             + "; ".join(f"{k}: {v}" for k, v in DEFECTS.items()))
+    parser.add_argument("--spaxel-scale", type=float, default=0.1, metavar="ARCSEC",
+                        help="output spaxel scale (default 0.1)")
+    parser.add_argument("--wave-step", type=float, default=None, metavar="UM",
+                        help="cube wavelength step (default: the disperser's pipeline default)")
+    parser.add_argument("--weighting", choices=("drizzle", "emsm", "msm"), default="drizzle")
+    parser.add_argument("--coord-system", choices=("skyalign", "ifualign"), default="skyalign")
+    parser.add_argument("--no-clean", action="store_true", help="skip NSClean 1/f cleaning")
+    parser.add_argument("--no-outliers", action="store_true", help="skip outlier detection")
+    parser.add_argument("--trace-model", action="store_true",
+                        help="oversample with jwst's adaptive trace model before cube building")
+    parser.add_argument("--radius-fwhm", type=float, default=2.0,
+                        help="extraction radius in PSF FWHM (default 2)")
+    parser.add_argument("--center-xy", type=float, nargs=2, default=None, metavar=("X", "Y"),
+                        help="extraction centre in cube pixels (0-based)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed when INPUT is a scenario name")
+
+
+def _run_process(args: argparse.Namespace) -> int:
+    from ifuqa.processing.defects import ProcessingConfig
+    from ifuqa.processing.pipeline import process
+
+    config = ProcessingConfig(
+        defects=frozenset(args.defect), spaxel_arcsec=args.spaxel_scale,
+        wave_step_um=args.wave_step, weighting=args.weighting, coord_system=args.coord_system,
+        clean=not args.no_clean, outliers=not args.no_outliers, trace_model=args.trace_model,
+        aperture_radius_fwhm=args.radius_fwhm,
+        center_xy=tuple(args.center_xy) if args.center_xy else None)
+    source = Path(args.input)
+    if not source.exists():
+        from ifuqa.scenario import load_scenario
+        from ifuqa.simulate import simulate
+
+        scenario = load_scenario(args.input)
+        source = args.out / "sim"
+        simulate(scenario, source, seed=args.seed)
+        print(f"simulated {scenario.name} into {source}")
+    elif not source.is_dir():
+        raise FileNotFoundError(f"{source}: INPUT must be a folder of rate files or a scenario")
+    result = process(source, args.out, config)
+    for path in [*result.cal_files, result.cube_file, result.x1d_file]:
+        print(f"wrote {path}")
+    total = sum(result.timings_s.values())
+    print("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings_s.items())
+          + f"; total {total:.1f} s, inside jwst {result.jwst_time_s:.1f} s")
+    return 0
+
+
 def _add_list(parser: argparse.ArgumentParser) -> None:
     del parser
 
@@ -50,6 +108,8 @@ def _run_list(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "simulate": ("render a scenario into rate files and truth.json", _add_simulate, _run_simulate),
+    "process": ("run the processing chain (with the fixes, or re-creating a known defect)",
+                _add_process, _run_process),
     "list": ("list the embedded scenario catalogue", _add_list, _run_list),
 }
 
@@ -66,12 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ifuqa`` console script."""
+    from ifuqa.processing.defects import ProcessingConfigError
+    from ifuqa.processing.pipeline import ProcessingError
     from ifuqa.scenario import ScenarioError
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command][2](args)
-    except (ScenarioError, FileNotFoundError, OSError) as exc:
+    except (ScenarioError, ProcessingError, ProcessingConfigError, FileNotFoundError,
+            OSError) as exc:
         print(f"ifuqa {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

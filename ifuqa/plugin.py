@@ -3,25 +3,45 @@
 Cheap to import: no numpy, astropy or jwst at load time; those are imported by the fixtures
 that need them.
 
-Options
+Running the checks
+------------------
+``pytest --ifuqa``
+    Run the known-issue checks (``checks/``) on the synthetic catalogue, processed with every
+    fix. ``--ifuqa-scenario NAME`` (repeatable; ini ``ifuqa_scenarios``) picks scenarios;
+    ``--ifuqa-defect ID`` (repeatable) processes them re-creating known defects instead.
+``pytest --ifuqa-data PATH [PATH ...]``
+    Run the checks on a user's own products (files or folders, searched recursively).
+``--ifuqa-results PATH``
+    Write every metric as JSON (see :mod:`ifuqa.results`).
+``--ifuqa-threshold NAME=VALUE``
+    Override a threshold (see :mod:`ifuqa.thresholds` for names and precedence).
+``--ifuqa-cache DIR``
+    Where synthetic builds are cached (default: pytest's cache folder).
+
+Markers
 -------
-``--ifuqa-scenario NAME`` (repeatable; ini ``ifuqa_scenarios``)
-    Catalogue scenarios (or TOML paths) the ``ifuqa_scenario_name`` fixture is parametrised over;
-    default: the whole catalogue.
+``ns_ifu01`` … ``ns_ifu06`` select the checks of one known issue (``-m ns_ifu05``).
 
 Fixtures
 --------
+``ifuqa_dataset``
+    Parametrised over the run's datasets (:class:`ifuqa.datasets.Dataset`).
+``ifuqa_check``
+    Runs an evaluation, records its metrics for the results file and summary, and judges them.
+``ifuqa_thresholds``
+    The resolved :class:`ifuqa.thresholds.Thresholds`.
 ``ifuqa_simulate``
     A session-scoped factory ``ifuqa_simulate(name_or_path, *, seed=None, noiseless=False)``
-    that simulates a scenario once per session (cached by its arguments) and returns the
-    :class:`ifuqa.simulate.SimulationResult`.
+    that simulates a scenario once per session and returns its files.
 ``ifuqa_scenario_name``
     Parametrised over the selected scenarios.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,18 +49,77 @@ import pytest
 if TYPE_CHECKING:
     from ifuqa.simulate import SimulationResult
 
+OPTION_RUN = "--ifuqa"
+OPTION_DATA = "--ifuqa-data"
 OPTION_SCENARIO = "--ifuqa-scenario"
+OPTION_DEFECT = "--ifuqa-defect"
+OPTION_RESULTS = "--ifuqa-results"
+OPTION_THRESHOLD = "--ifuqa-threshold"
+OPTION_CACHE = "--ifuqa-cache"
 INI_SCENARIOS = "ifuqa_scenarios"
+INI_THRESHOLDS = "ifuqa_thresholds"
+ISSUES = ("NS-IFU01", "NS-IFU02", "NS-IFU03", "NS-IFU04", "NS-IFU05", "NS-IFU06")
+RECORD_KEY = "ifuqa_record"
+
+results_key = pytest.StashKey[list]()
+datasets_key = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ifuqa's command-line options and ini keys."""
     group = parser.getgroup("ifuqa", "NIRSpec IFU quality assurance")
+    group.addoption(OPTION_RUN, action="store_true", default=False,
+                    help="run the known-issue checks on the synthetic scenario catalogue")
+    group.addoption(OPTION_DATA, nargs="+", default=None, metavar="PATH",
+                    help="run the known-issue checks on your own products (files or folders)")
     group.addoption(OPTION_SCENARIO, action="append", default=None, metavar="NAME",
                     help="scenario (catalogue name or TOML path) to run; repeatable "
                          "(default: the whole catalogue)")
+    group.addoption(OPTION_DEFECT, action="append", default=[], metavar="ID",
+                    help="process the synthetic scenarios re-creating this known defect "
+                         "(repeatable), to see the checks fail")
+    group.addoption(OPTION_RESULTS, default=None, metavar="PATH",
+                    help="write every metric and verdict as JSON to PATH")
+    group.addoption(OPTION_THRESHOLD, action="append", default=[], metavar="NAME=VALUE",
+                    help="override a check threshold (highest precedence)")
+    group.addoption(OPTION_CACHE, default=None, metavar="DIR",
+                    help="cache folder for synthetic builds (default: pytest's cache)")
     parser.addini(INI_SCENARIOS, type="linelist", default=[],
                   help="default scenarios when --ifuqa-scenario is not given")
+    parser.addini(INI_THRESHOLDS, type="linelist", default=[],
+                  help="threshold overrides, one 'name = value' per line")
+
+
+def checks_dir() -> Path:
+    """The folder of the known-issue checks (the repository's ``checks/`` or the installed
+    copy inside the package)."""
+    here = Path(__file__).resolve().parent
+    repo = here.parent / "checks"
+    return repo if repo.is_dir() else here / "_checks"
+
+
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption(OPTION_RUN) or config.getoption(OPTION_DATA))
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """With ``--ifuqa``/``--ifuqa-data`` and no test paths, collect the checks folder."""
+    known, _ = parser.parse_known_and_unknown_args(args)
+    if not (getattr(known, "ifuqa", False) or getattr(known, "ifuqa_data", None)):
+        return
+    if not known.file_or_dir:
+        args.append(str(checks_dir()))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers; prepare the results store."""
+    for issue in ISSUES:
+        config.addinivalue_line(
+            "markers", f"{issue.lower().replace('-', '_')}: checks of known issue {issue}")
+    config.stash[results_key] = []
+    config.stash[datasets_key] = {}
+    config.pluginmanager.register(ResultCollector(config), "ifuqa-results")
 
 
 def selected_scenarios(config: pytest.Config) -> list[str]:
@@ -53,10 +132,194 @@ def selected_scenarios(config: pytest.Config) -> list[str]:
     return catalogue_names()
 
 
+def _dataset_params(config: pytest.Config) -> list[tuple[str, Any]]:
+    """(id, handle) of every dataset of the run; handles are built lazily by the fixture."""
+    cached = config.stash[datasets_key].get("params")
+    if cached is not None:
+        return cached
+    params: list[tuple[str, Any]] = []
+    if config.getoption(OPTION_RUN):
+        from ifuqa.datasets import SyntheticSpec
+        from ifuqa.scenario import load_scenario
+
+        defects = tuple(sorted(config.getoption(OPTION_DEFECT)))
+        for name in selected_scenarios(config):
+            scenario = load_scenario(name)
+            point = scenario.sources[0].kind == "point"
+            spec = SyntheticSpec(name, defects=defects,
+                                 with_scales=point and len(scenario.dithers) >= 4)
+            params.append((spec.label, spec))
+    for path_group in _user_datasets(config):
+        params.append((path_group.name, path_group))
+    config.stash[datasets_key]["params"] = params
+    return params
+
+
+def _user_datasets(config: pytest.Config) -> list[Any]:
+    paths = config.getoption(OPTION_DATA)
+    if not paths:
+        return []
+    from ifuqa.discovery import discover
+
+    return discover([Path(p) for p in paths])
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrise ``ifuqa_scenario_name`` over the selected scenarios."""
+    """Parametrise ``ifuqa_scenario_name`` and ``ifuqa_dataset``."""
     if "ifuqa_scenario_name" in metafunc.fixturenames:
         metafunc.parametrize("ifuqa_scenario_name", selected_scenarios(metafunc.config))
+    if "ifuqa_dataset" in metafunc.fixturenames:
+        params = _dataset_params(metafunc.config) if _active(metafunc.config) else []
+        if not params:
+            metafunc.parametrize("ifuqa_dataset", [pytest.param(
+                None, marks=pytest.mark.skip(reason="no ifuqa datasets: run with --ifuqa or "
+                                                    "--ifuqa-data PATH"))], ids=["no-data"])
+            return
+        metafunc.parametrize("ifuqa_dataset", [h for _, h in params], ids=[i for i, _ in params],
+                             indirect=True, scope="session")
+
+
+def _cache_root(config: pytest.Config) -> Path:
+    chosen = config.getoption(OPTION_CACHE)
+    if chosen:
+        return Path(chosen)
+    if config.cache is not None:
+        return Path(config.cache.mkdir("ifuqa-builds"))
+    return Path(".ifuqa-cache")
+
+
+@pytest.fixture(scope="session")
+def ifuqa_dataset(request: pytest.FixtureRequest) -> Any:
+    """The dataset a check runs on (synthetic builds are made, or reused, on first use)."""
+    handle = request.param
+    if handle is None:
+        pytest.skip("no ifuqa datasets")
+    from ifuqa.datasets import Dataset, SyntheticSpec, build_synthetic
+
+    if isinstance(handle, SyntheticSpec):
+        return build_synthetic(handle, _cache_root(request.config))
+    assert isinstance(handle, Dataset)
+    return handle
+
+
+@pytest.fixture(scope="session")
+def ifuqa_thresholds(pytestconfig: pytest.Config) -> Any:
+    """The run's thresholds (command line > ini > pyproject [tool.ifuqa.thresholds] >
+    defaults)."""
+    from ifuqa.thresholds import Thresholds
+
+    return Thresholds(cli=pytestconfig.getoption(OPTION_THRESHOLD),
+                      ini=pytestconfig.getini(INI_THRESHOLDS),
+                      rootdir=pytestconfig.rootpath)
+
+
+class CheckRecorder:
+    """Runs evaluations for one check and records what they measured."""
+
+    def __init__(self, item: pytest.Item, dataset: Any) -> None:
+        self.item = item
+        self.dataset = dataset
+        self.dataset_name = getattr(dataset, "name", "?")
+
+    def _record(self, issue: str, metric: str, value: Any, unit: str, threshold: Any,
+                verdict: str, message: str, plot: dict | None = None) -> None:
+        record = {"issue": issue, "check": self.item.originalname if hasattr(
+            self.item, "originalname") else self.item.name, "dataset": self.dataset_name,
+                  "metric": metric, "value": value, "unit": unit, "threshold": threshold,
+                  "verdict": verdict, "message": message}
+        self.item.user_properties.append((RECORD_KEY, json.dumps(record, default=float)))
+        if plot is not None:
+            self.item.stash.setdefault(_plots_key, []).append((record, plot))
+
+    def evaluate(self, issue: str, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        """Call an evaluation; a missing prerequisite becomes a recorded skip, a bad product a
+        recorded error (the test fails with the file and the reason)."""
+        from ifuqa.evaluate import NotApplicable
+        from ifuqa.products import ProductError
+
+        problems = getattr(self.dataset, "problems", None)
+        if problems:
+            message = "; ".join(problems)
+            self._record(issue, func.__name__, None, "", None, "error", message)
+            pytest.fail(f"{issue} {func.__name__}: {message}", pytrace=False)
+        try:
+            return func(*args, **kwargs)
+        except NotApplicable as exc:
+            self._record(issue, func.__name__, None, "", None, "skip", str(exc))
+            pytest.skip(f"{issue} {func.__name__}: {exc}")
+        except ProductError as exc:
+            self._record(issue, func.__name__, None, "", None, "error", str(exc))
+            pytest.fail(f"{issue} {func.__name__}: {exc}", pytrace=False)
+
+    def record(self, result: Any) -> Any:
+        """Record a :class:`ifuqa.metrics.MetricResult` without judging it."""
+        value = float(result.value)
+        self._record(result.issue, result.metric, None if value != value else value,
+                     result.unit, float(result.threshold), result.verdict, result.message,
+                     plot=result.plot)
+        return result
+
+    def judge(self, *results: Any) -> None:
+        """Record the results and fail the test with every failing metric's description."""
+        for result in results:
+            self.record(result)
+        bad = [r for r in results if not r.passed]
+        if bad:
+            pytest.fail("\n".join(r.describe() for r in bad), pytrace=False)
+
+
+_plots_key = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def ifuqa_check(request: pytest.FixtureRequest) -> CheckRecorder:
+    """A :class:`CheckRecorder` for the current check and dataset."""
+    dataset = request.getfixturevalue("ifuqa_dataset") if "ifuqa_dataset" in \
+        request.fixturenames else None
+    return CheckRecorder(request.node, dataset)
+
+
+class ResultCollector:
+    """Collects metric records from test reports (also from xdist workers, whose reports carry
+    the records in ``user_properties``), writes the results JSON and the terminal summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.records: list[dict] = config.stash[results_key]
+        self._seen: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Take the records of a test report (once per test)."""
+        for key, value in report.user_properties:
+            if key != RECORD_KEY:
+                continue
+            tag = report.nodeid + value
+            if tag in self._seen:
+                continue
+            self._seen.add(tag)
+            rec = json.loads(value)
+            rec["nodeid"] = report.nodeid
+            self.records.append(rec)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write the results JSON (on the xdist controller, or in a plain run)."""
+        if hasattr(self.config, "workerinput"):
+            return
+        path = self.config.getoption(OPTION_RESULTS)
+        if path:
+            from ifuqa.results import write_results
+
+            write_results(Path(path), self.records)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """A table of every metric: issue, dataset, metric, value, threshold, verdict."""
+        if not self.records or hasattr(self.config, "workerinput"):
+            return
+        from ifuqa.results import summary_lines
+
+        terminalreporter.section("ifuqa known-issue summary")
+        for line in summary_lines(self.records):
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ __all__ = [
     "detectors_for",
     "exposure_plans",
     "load_psf",
+    "cosmic_ray_residual_fraction",
     "simulate",
 ]
 
@@ -109,6 +110,22 @@ def load_psf(scenario: Scenario, disperser: Disperser):  # noqa: ANN201 - PSFMod
     return CubePSF.from_fits(scenario.psf)
 
 
+COSMIC_RAY_RATE_PER_CM2_S = 3.0
+"""Cosmic-ray hits per cm² per second on the detectors (KNOWN_ISSUES: ~2–5)."""
+
+
+def cosmic_ray_residual_fraction(ngroups: int) -> float:
+    """Fraction of cosmic-ray hits that survive ramp fitting into the count-rate image.
+
+    Ramp fitting's jump detection removes a hit that lands between two groups of the ramp: the
+    ramp is fitted on either side and the rate is unaffected. A hit in the first or last group
+    cannot be seen as a jump and stays in the rate at full charge: 2 of ``ngroups`` (all of them
+    for ngroups ≤ 2). Thinning the Poisson process of hits by this fraction gives the residual
+    cosmic rays that outlier detection must catch; the truth mask records exactly those.
+    """
+    return min(1.0, 2.0 / max(int(ngroups), 1))
+
+
 def _sources(scenario: Scenario, disperser: Disperser, psf) -> list[tuple[SourceModel, object]]:  # noqa: ANN001
     from ifuqa.render import effective_psf
 
@@ -127,8 +144,11 @@ def _rng_for(scenario: Scenario, plan: ExposurePlan) -> np.random.Generator:
 
 def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                    np.ndarray, np.ndarray]:
-    """Add noise and artefacts; returns (rate_e, var_poisson_e, var_rnoise_e, dq, cr_mask)."""
+                                                    np.ndarray, np.ndarray, np.ndarray]:
+    """Add noise and artefacts.
+
+    Returns (rate_e, var_poisson_e, var_rnoise_e, dq, cr_mask, cr_rate_e), all e⁻/s.
+    """
     from ifuqa import detector as det
 
     shape = signal_e.shape
@@ -141,16 +161,20 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
     model = det.NoiseModel(readpatt=scenario.readout).scaled(
         white=noise.read_noise, one_over_f=noise.one_over_f)
     read = det.rate_noise(shape, ngroups=scenario.ngroups, group_time_s=scenario.group_time_s,
-                          rng=rng, model=model)
+                          rng=rng, model=model, detector=plan.detector)
     rate = rate + read.image
     var_rnoise = np.full(shape, read.white_sigma**2)
     cr_mask = np.zeros(shape, dtype=bool)
+    cr_rate = np.zeros(shape)
     if noise.cosmic_rays > 0:
-        crs = det.cosmic_rays(shape, t_eff, rng, rate_per_cm2_s=3.0 * noise.cosmic_rays)
+        rate_cm2_s = (COSMIC_RAY_RATE_PER_CM2_S * noise.cosmic_rays
+                      * cosmic_ray_residual_fraction(scenario.ngroups))
+        crs = det.cosmic_rays(shape, t_eff, rng, rate_per_cm2_s=rate_cm2_s)
         rate = rate + crs.image
         cr_mask = crs.mask
+        cr_rate = crs.image
     dq = det.dq_for_detector(shape, rng)
-    return rate, var_poisson, var_rnoise, dq, cr_mask
+    return rate, var_poisson, var_rnoise, dq, cr_mask, cr_rate
 
 
 def _write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.ndarray,
@@ -202,13 +226,17 @@ def _write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.n
     model.close()
 
 
-def _write_mask(path: Path, mask: np.ndarray) -> None:
+def _write_mask(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray) -> None:
+    """Cosmic-ray truth: primary HDU = mask (uint8), extension CRRATE = deposited DN/s."""
     from astropy.io import fits
 
     hdu = fits.PrimaryHDU(mask.astype(np.uint8))
     hdu.header["EXTNAME"] = "CRMASK"
     hdu.header["COMMENT"] = "ifuqa cosmic-ray truth mask: 1 where a cosmic ray deposited charge"
-    hdu.writeto(path, overwrite=True)
+    rate = fits.ImageHDU(cr_rate_dn.astype(np.float32), name="CRRATE")
+    rate.header["BUNIT"] = "DN/s"
+    rate.header["COMMENT"] = "count rate each cosmic ray added to the rate image"
+    fits.HDUList([hdu, rate]).writeto(path, overwrite=True)
 
 
 def _truth(scenario: Scenario, disperser: Disperser, sources: list[SourceModel],
@@ -309,12 +337,12 @@ def simulate(scenario: Scenario, out_dir: str | Path, *, seed: int | None = None
         signal[pixmap.y, pixmap.x] = render_pixels(
             pixmap, sources, plan.scene_shift,
             background_mjy_sr=scenario.noise.background_mjy_sr)
-        rate, var_p, var_r, dq, cr_mask = _noisy_rate(scenario, plan, signal,
-                                                      _rng_for(scenario, plan))
+        rate, var_p, var_r, dq, cr_mask, cr_rate = _noisy_rate(scenario, plan, signal,
+                                                               _rng_for(scenario, plan))
         rate_path = out / f"{plan.basename}_rate.fits"
         _write_rate(rate_path, scenario, plan, rate, var_p, var_r, dq)
         mask_name = f"{plan.basename}_crmask.fits"
-        _write_mask(out / mask_name, cr_mask)
+        _write_mask(out / mask_name, cr_mask, cr_rate / GAIN_E_PER_DN[plan.detector])
         files[plan.basename] = {"cosmic_ray_mask": mask_name,
                                 "cosmic_ray_pixels": int(cr_mask.sum()),
                                 "noiseless_total_e_per_s": float(signal.sum())}

@@ -164,3 +164,22 @@ def test_sky_round_trip(ra, dec, pa, across, along):
 def test_unknown_disperser_names_valid_ones():
     with pytest.raises(ValueError, match="G395H/F290LP"):
         get_disperser("G395H", "F100LP")
+
+
+def test_closed_form_projection_matches_astropy() -> None:
+    from astropy.modeling import models
+
+    from ifuqa.instrument.sky import sky_to_tangent, tangent_to_sky
+
+    rng = np.random.default_rng(3)
+    xi, eta = rng.uniform(-5, 5, 200), rng.uniform(-5, 5, 200)
+    for ra0, dec0 in ((10.0, -30.0), (359.999, 0.0), (150.0, 85.0)):
+        proj = models.Pix2Sky_Gnomonic() | models.RotateNative2Celestial(ra0, dec0, 180.0)
+        ra_ref, dec_ref = proj(xi / 3600.0, eta / 3600.0)
+        ra, dec = tangent_to_sky(xi, eta, ra0, dec0)
+        dra = ((ra - np.asarray(ra_ref) + 180.0) % 360.0) - 180.0
+        assert np.max(np.abs(dra * np.cos(np.deg2rad(dec0)))) * 3.6e6 < 1e-3  # mas
+        assert np.max(np.abs(dec - dec_ref)) * 3.6e6 < 1e-3
+        back = sky_to_tangent(ra, dec, ra0, dec0)
+        np.testing.assert_allclose(back[0], xi, atol=1e-8)
+        np.testing.assert_allclose(back[1], eta, atol=1e-8)

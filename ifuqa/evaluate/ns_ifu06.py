@@ -1,0 +1,60 @@
+"""NS-IFU06 — centroid drift with wavelength.
+
+Metrics: the drift of the source centroid over the band (mas) from the cube's WCS, and on
+synthetic data the error of the recovered drift vector against the injected one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ifuqa.evaluate import NotApplicable
+from ifuqa.evaluate._common import fwhm_arcsec, the_cube
+from ifuqa.metrics.cube import centroid_drift, centroid_track
+from ifuqa.metrics.result import MetricResult
+
+__all__ = ["drift", "drift_accuracy", "injected_drift_sky_mas"]
+
+
+def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:  # noqa: ANN001
+    """Centroid drift over the band (mas)."""
+    cube = the_cube(dataset.s3d)
+    fwhm = float(np.nanmax(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    track = centroid_track(cube.data, cube.wavelength_um, cube.pixel_to_sky,
+                           radius_pix=2.5 * fwhm / cube.spaxel_arcsec, n_bins=n_bins)
+    return centroid_drift(track, threshold_mas=thresholds["ns_ifu06.drift_mas"])
+
+
+def injected_drift_sky_mas(truth: dict, wave_lo: float, wave_hi: float) -> tuple[float, float]:
+    """Injected drift (east, north mas) between two wavelengths, from the truth's track."""
+    src = truth["sources"][0]
+    track = src["track_arcsec"]
+    w0, w1 = track["wavelength_um"]
+    frac = (wave_hi - wave_lo) / (w1 - w0)
+    d_across = (track["across"][1] - track["across"][0]) * frac * 1000.0
+    d_along = (track["along"][1] - track["along"][0]) * frac * 1000.0
+    from ifuqa.instrument.sky import Pointing
+
+    target = Pointing(truth["target"]["ra_deg"], truth["target"]["dec_deg"],
+                      truth["position_angle_deg"])
+    ra, dec = target.ifu_to_sky(np.array([0.0, d_across / 1000.0]),
+                                np.array([0.0, d_along / 1000.0]))
+    east = (ra[1] - ra[0]) * np.cos(np.deg2rad(dec[0])) * 3.6e6
+    north = (dec[1] - dec[0]) * 3.6e6
+    return float(east), float(north)
+
+
+def drift_accuracy(dataset, thresholds, *, tolerance_mas: float = 3.0) -> MetricResult:  # noqa: ANN001
+    """|recovered − injected| drift vector over the fitted band (mas)."""
+    if not dataset.synthetic:
+        raise NotApplicable("needs the injected drift (synthetic data)")
+    res = drift(dataset, thresholds)
+    wave = res.plot["wavelength_um"]
+    east, north = injected_drift_sky_mas(dataset.truth, float(wave[0]), float(wave[-1]))
+    err = float(np.hypot(res.details["east_mas"] - east, res.details["north_mas"] - north))
+    return MetricResult(
+        "NS-IFU06", "drift_recovery_error", err, "mas", tolerance_mas,
+        message=(f"recovered drift ({res.details['east_mas']:+.1f}, "
+                 f"{res.details['north_mas']:+.1f}) mas vs injected ({east:+.1f}, {north:+.1f})"),
+        details={"recovered": (res.details["east_mas"], res.details["north_mas"]),
+                 "injected": (east, north)})
