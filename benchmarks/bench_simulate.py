@@ -19,7 +19,7 @@ from pathlib import Path
 TARGETS = {"single_exposure_2det": (10.0, 3.0), "four_dither_2det": (40.0, 3.0)}
 
 
-def _scenario(case: str):  # noqa: ANN202
+def _scenario(case: str):
     from ifuqa.scenario import DITHER_PATTERNS, load_scenario
 
     base = load_scenario("bright_point_g395h")

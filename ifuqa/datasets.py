@@ -104,7 +104,7 @@ def _key(spec: SyntheticSpec) -> str:
     return hashlib.sha256(text + blob).hexdigest()[:16]
 
 
-def _config(spec: SyntheticSpec, **overrides: object):  # noqa: ANN202
+def _config(spec: SyntheticSpec, **overrides: object):
     from ifuqa.processing.defects import ProcessingConfig
 
     kwargs = dict(spec.options)

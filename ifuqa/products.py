@@ -28,7 +28,7 @@ def _open(path: Path) -> Any:
         raise ProductError(f"{path}: empty file")
     try:
         return datamodels.open(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes a named error
+    except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ProductError(f"{path}: not a readable JWST product ({reason})") from exc
 
@@ -91,7 +91,7 @@ def read_cube(path: Path) -> Cube:
         try:
             _, _, wave = wcs(np.zeros(n), np.zeros(n), np.arange(n, dtype=float))
             wave = np.asarray(wave, dtype=float)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ProductError(f"{path}: the cube's WCS cannot be evaluated ({exc})") from exc
         if not np.isfinite(wave).all():
             if info.crval3 is None:

@@ -52,7 +52,7 @@ def effective_psf(source: SourceModel, psf: PSFModel, *, sampling_arcsec: float 
     from ifuqa.psf import CubePSF
 
     spec = source.spec
-    n = int(round(2 * half_width_arcsec / sampling_arcsec)) | 1
+    n = round(2 * half_width_arcsec / sampling_arcsec) | 1
     axis = (np.arange(n) - n // 2) * sampling_arcsec
     xx, yy = np.meshgrid(axis, axis)
     theta = np.deg2rad(spec.position_angle_deg)

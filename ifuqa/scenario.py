@@ -32,12 +32,14 @@ __all__ = [
 ]
 
 DITHER_PATTERNS: dict[str, tuple[tuple[float, float], ...]] = {
-    # IFU-frame offsets [across, along] in arcsec (approximations of the APT patterns: each
-    # pattern mixes half-slice and half-pixel phases, which is what matters for sampling).
+    # IFU-frame offsets [across, along] in arcsec (approximations of the APT patterns). Each
+    # pattern mixes half-slice and half-pixel phases, which is what matters for sampling; the
+    # 4-point dither spans 6.5 slices x 6.5 pixels so that the PSF cores of the four positions
+    # land on different detector pixels, as in the real pattern's ~0.7" extent.
     "none": ((0.0, 0.0),),
     "2-point-nod": ((-0.026, -0.76), (0.026, 0.76)),
     "4-point-nod": ((-0.026, -0.76), (0.026, 0.76), (0.026, -0.71), (-0.026, 0.81)),
-    "4-point-dither": ((-0.103, -0.105), (0.1545, 0.1575), (-0.103, 0.1575), (0.1545, -0.105)),
+    "4-point-dither": ((-0.309, -0.315), (0.3605, 0.3675), (-0.309, 0.3675), (0.3605, -0.315)),
 }
 """Named dither patterns: IFU-frame offsets (across, along) in arcsec."""
 
@@ -103,6 +105,7 @@ class NoiseSpec:
     read_noise: float = 1.0
     one_over_f: float = 1.0
     cosmic_rays: float = 1.0
+    warm_pixels: float = 1.0
     background_mjy_sr: float = 0.0
 
 
@@ -152,7 +155,7 @@ class Scenario:
     def noiseless(self) -> Scenario:
         """A copy with every noise term and artefact switched off."""
         return replace(self, noise=NoiseSpec(poisson=False, read_noise=0.0, one_over_f=0.0,
-                                             cosmic_rays=0.0,
+                                             cosmic_rays=0.0, warm_pixels=0.0,
                                              background_mjy_sr=self.noise.background_mjy_sr))
 
 
@@ -350,6 +353,7 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
         read_noise=noise_reader.scale("read_noise", 1.0),
         one_over_f=noise_reader.scale("one_over_f", 1.0),
         cosmic_rays=noise_reader.scale("cosmic_rays", 1.0),
+        warm_pixels=noise_reader.scale("warm_pixels", 1.0),
         background_mjy_sr=noise_reader.number("background_mjy_sr", 0.0, minimum=0.0),
     )
     noise_reader.finish()

@@ -32,11 +32,12 @@ from ifuqa.scene import SourceModel, truth_wavelength_grid
 __all__ = [
     "ExposurePlan",
     "SimulationResult",
+    "cosmic_ray_residual_fraction",
     "detectors_for",
     "exposure_plans",
     "load_psf",
-    "cosmic_ray_residual_fraction",
     "simulate",
+    "warm_pixels",
 ]
 
 PROGRAM_PREFIX = "jw99999001001_03101"
@@ -101,7 +102,7 @@ def exposure_plans(scenario: Scenario) -> list[ExposurePlan]:
     return plans
 
 
-def load_psf(scenario: Scenario, disperser: Disperser):  # noqa: ANN201 - PSFModel
+def load_psf(scenario: Scenario, disperser: Disperser):
     """The PSF of a scenario: the diffraction model, or the user's PSF cube."""
     from ifuqa.psf import CubePSF, DiffractionPSF
 
@@ -114,19 +115,48 @@ COSMIC_RAY_RATE_PER_CM2_S = 3.0
 """Cosmic-ray hits per cm² per second on the detectors (KNOWN_ISSUES: ~2–5)."""
 
 
+JUMP_DETECTION_MISS_FRACTION = 0.02
+"""Fraction of cosmic-ray hits that ramp fitting's jump detection misses when it can work."""
+
+WARM_PIXEL_FRACTION = 3.0e-4
+"""Fraction of detector pixels that are warm but absent from the bad-pixel mask."""
+
+
 def cosmic_ray_residual_fraction(ngroups: int) -> float:
     """Fraction of cosmic-ray hits that survive ramp fitting into the count-rate image.
 
-    Ramp fitting's jump detection removes a hit that lands between two groups of the ramp: the
-    ramp is fitted on either side and the rate is unaffected. A hit in the first or last group
-    cannot be seen as a jump and stays in the rate at full charge: 2 of ``ngroups`` (all of them
-    for ngroups ≤ 2). Thinning the Poisson process of hits by this fraction gives the residual
-    cosmic rays that outlier detection must catch; the truth mask records exactly those.
+    A hit before the first or after the last read only offsets the ramp; a hit between reads is
+    a jump that ramp fitting's jump detection removes (the ramp is fitted on either side) —
+    except with two groups, where the single difference cannot be tested, and for a small
+    fraction of missed jumps (faint or shower-like hits): :data:`JUMP_DETECTION_MISS_FRACTION`.
+    The truth mask records exactly the hits that remain in the rate.
     """
-    return min(1.0, 2.0 / max(int(ngroups), 1))
+    return 1.0 if int(ngroups) <= 2 else JUMP_DETECTION_MISS_FRACTION
 
 
-def _sources(scenario: Scenario, disperser: Disperser, psf) -> list[tuple[SourceModel, object]]:  # noqa: ANN001
+def warm_pixels(scenario: Scenario, detector: str,
+                shape: tuple[int, int]) -> np.ndarray:
+    """Extra count rate (e⁻/s) of warm pixels that are not in the bad-pixel mask.
+
+    These time-variable bad pixels sit at the same detector pixels in every exposure of the
+    observation (drawn from a generator seeded by the scenario seed and the detector only) —
+    the outliers jwst's IFU outlier method is designed to find. Rates are log-uniform between
+    0.5 and 50 e⁻/s; the density is :data:`WARM_PIXEL_FRACTION` × ``noise.warm_pixels``.
+    """
+    image = np.zeros(shape)
+    fraction = WARM_PIXEL_FRACTION * scenario.noise.warm_pixels
+    if fraction <= 0:
+        return image
+    rng = np.random.default_rng(np.random.SeedSequence(
+        [scenario.seed, 7919, 0 if detector == "NRS1" else 1]))
+    n = rng.poisson(fraction * shape[0] * shape[1])
+    ys = rng.integers(4, shape[0] - 4, n)
+    xs = rng.integers(4, shape[1] - 4, n)
+    image[ys, xs] = np.exp(rng.uniform(np.log(0.5), np.log(50.0), n))
+    return image
+
+
+def _sources(scenario: Scenario, disperser: Disperser, psf) -> list[tuple[SourceModel, object]]:
     from ifuqa.render import effective_psf
 
     out = []
@@ -144,10 +174,11 @@ def _rng_for(scenario: Scenario, plan: ExposurePlan) -> np.random.Generator:
 
 def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                    np.ndarray, np.ndarray, np.ndarray]:
+                                                    np.ndarray, np.ndarray, np.ndarray,
+                                                    np.ndarray]:
     """Add noise and artefacts.
 
-    Returns (rate_e, var_poisson_e, var_rnoise_e, dq, cr_mask, cr_rate_e), all e⁻/s.
+    Returns (rate_e, var_poisson_e, var_rnoise_e, dq, cr_mask, cr_rate_e, warm_e), all e⁻/s.
     """
     from ifuqa import detector as det
 
@@ -173,8 +204,10 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
         rate = rate + crs.image
         cr_mask = crs.mask
         cr_rate = crs.image
+    warm = warm_pixels(scenario, plan.detector, shape)
+    rate = rate + warm
     dq = det.dq_for_detector(shape, rng)
-    return rate, var_poisson, var_rnoise, dq, cr_mask, cr_rate
+    return rate, var_poisson, var_rnoise, dq, cr_mask, cr_rate, warm
 
 
 def _write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.ndarray,
@@ -226,8 +259,10 @@ def _write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.n
     model.close()
 
 
-def _write_mask(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray) -> None:
-    """Cosmic-ray truth: primary HDU = mask (uint8), extension CRRATE = deposited DN/s."""
+def _write_mask(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray,
+                warm_dn: np.ndarray) -> None:
+    """Artefact truth: primary HDU = cosmic-ray mask (uint8), extension CRRATE = the count rate
+    the cosmic rays added (DN/s), extension WARM = the warm pixels' count rate (DN/s)."""
     from astropy.io import fits
 
     hdu = fits.PrimaryHDU(mask.astype(np.uint8))
@@ -236,7 +271,10 @@ def _write_mask(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray) -> None:
     rate = fits.ImageHDU(cr_rate_dn.astype(np.float32), name="CRRATE")
     rate.header["BUNIT"] = "DN/s"
     rate.header["COMMENT"] = "count rate each cosmic ray added to the rate image"
-    fits.HDUList([hdu, rate]).writeto(path, overwrite=True)
+    warm = fits.ImageHDU(warm_dn.astype(np.float32), name="WARM")
+    warm.header["BUNIT"] = "DN/s"
+    warm.header["COMMENT"] = "warm pixels absent from the DQ mask, same in every exposure"
+    fits.HDUList([hdu, rate, warm]).writeto(path, overwrite=True)
 
 
 def _truth(scenario: Scenario, disperser: Disperser, sources: list[SourceModel],
@@ -337,14 +375,16 @@ def simulate(scenario: Scenario, out_dir: str | Path, *, seed: int | None = None
         signal[pixmap.y, pixmap.x] = render_pixels(
             pixmap, sources, plan.scene_shift,
             background_mjy_sr=scenario.noise.background_mjy_sr)
-        rate, var_p, var_r, dq, cr_mask, cr_rate = _noisy_rate(scenario, plan, signal,
-                                                               _rng_for(scenario, plan))
+        rate, var_p, var_r, dq, cr_mask, cr_rate, warm = _noisy_rate(
+            scenario, plan, signal, _rng_for(scenario, plan))
         rate_path = out / f"{plan.basename}_rate.fits"
         _write_rate(rate_path, scenario, plan, rate, var_p, var_r, dq)
         mask_name = f"{plan.basename}_crmask.fits"
-        _write_mask(out / mask_name, cr_mask, cr_rate / GAIN_E_PER_DN[plan.detector])
+        gain = GAIN_E_PER_DN[plan.detector]
+        _write_mask(out / mask_name, cr_mask, cr_rate / gain, warm / gain)
         files[plan.basename] = {"cosmic_ray_mask": mask_name,
                                 "cosmic_ray_pixels": int(cr_mask.sum()),
+                                "warm_pixels": int((warm > 0).sum()),
                                 "noiseless_total_e_per_s": float(signal.sum())}
         result.rate_files.append(rate_path)
     truth = _truth(scenario, disperser, [s for s, _ in sources], plans, files)

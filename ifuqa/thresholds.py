@@ -36,8 +36,8 @@ DEFAULTS: dict[str, Threshold] = {
         10.0, "%", "max central depression of the PSF in a cube without truth"),
     "ns_ifu01.core_flagged_percent": Threshold(
         1.0, "%", "max share of PSF-core pixels flagged as outliers"),
-    "ns_ifu01.cosmic_ray_recall_percent": Threshold(
-        90.0, "%", "min share of injected cosmic-ray pixels above 10 sigma flagged"),
+    "ns_ifu01.outlier_recall_percent": Threshold(
+        90.0, "%", "min share of injected outlier (warm) pixels above 10 sigma flagged"),
     "ns_ifu02.flux_ratio_percent": Threshold(
         2.0, "%", "max |extracted/true - 1| in any wavelength bin"),
     "ns_ifu02.scale_spread_percent": Threshold(

@@ -75,7 +75,7 @@ def _collected_fraction(offset: tuple[float, float], flux_mjy: float) -> float:
     total = 0.0
     for k in np.unique(sel.slice_index):
         in_k = sel.slice_index == k
-        cols, first = np.unique(sel.x[in_k], return_index=True)
+        _cols, first = np.unique(sel.x[in_k], return_index=True)
         lam = sel.wavelength_um[in_k][first]
         dlam = sel.dwave_um[in_k][first]
         full = (source.observed_mjy(lam, dlam)
@@ -151,7 +151,7 @@ def test_psf_fwhm_measured_on_rendered_pixels(grating: str, filt: str, wave: flo
         u.append(sel.along - step)
         v.append(rate / rate.sum())
     u, v = np.concatenate(u), np.concatenate(v)
-    (amp, mu, sigma), _ = optimize.curve_fit(
+    (_amp, mu, sigma), _ = optimize.curve_fit(
         lambda x, a, m, s: _gauss_pixel(x, a, m, s, 0.0525), u, v, p0=(1.0, 0.0, 0.06))
     fwhm_px = 2.3548 * abs(sigma) / 0.1
     assert abs(mu) < 0.01
@@ -179,8 +179,10 @@ def test_one_over_f_power_spectrum_slope_near_minus_one(source_free_rate) -> Non
     from ifuqa.detector import column_power_spectrum
 
     data, mask = source_free_rate
-    freq, power = column_power_spectrum(data, mask)
-    band = (freq > 1e-3) & (freq < 2e-2)
+    # spectrum of the column offsets (per-column medians of the unilluminated pixels): the
+    # readout-ordered stream itself is white-noise dominated at these exposure depths
+    freq, power = column_power_spectrum(data, mask, kind="profile", detector="NRS2")
+    band = (freq > 1e-3) & (freq < 1e-1)
     slope = np.polyfit(np.log10(freq[band]), np.log10(power[band]), 1)[0]
     assert -1.35 < slope < -0.65, slope
 

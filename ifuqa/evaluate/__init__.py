@@ -8,7 +8,7 @@ from __future__ import annotations
 __all__ = ["EVALUATIONS", "NotApplicable"]
 
 
-class NotApplicable(Exception):  # noqa: N818 - reads as a verdict, not a failure
+class NotApplicable(Exception):
     """The evaluation cannot run on this dataset; the message says why."""
 
 

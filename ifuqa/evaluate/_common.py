@@ -9,8 +9,15 @@ import numpy as np
 from ifuqa.evaluate import NotApplicable
 from ifuqa.products import Cube, Spectrum, read_cube, read_spectrum
 
-__all__ = ["apparent_source_position", "fwhm_arcsec", "the_cube", "the_spectrum",
-           "true_spectrum"]
+__all__ = ["MIN_BIN_SNR", "MIN_WHITE_SNR", "apparent_source_position", "fwhm_arcsec",
+           "require_snr", "the_cube", "the_spectrum", "true_spectrum"]
+
+MIN_WHITE_SNR = 20.0
+"""Minimum S/N of the source in the white-light image for centroid-based metrics."""
+
+MIN_BIN_SNR = 30.0
+"""Minimum S/N of the source in each wavelength-bin image (centroid track, hole depth): a
+centroid to ~FWHM / (2.4 S/N) ≈ 2 mas."""
 
 
 def the_cube(paths: list[Path]) -> Cube:
@@ -63,3 +70,22 @@ def apparent_source_position(truth: dict) -> tuple[float, float]:
                       truth["position_angle_deg"])
     ra, dec = target.ifu_to_sky(np.array([across + px]), np.array([along + py]))
     return float(ra[0]), float(dec[0])
+
+
+def require_snr(cube: Cube, *, n_bins: int = 1, minimum: float = MIN_WHITE_SNR) -> float:
+    """The lowest source S/N over ``n_bins`` wavelength-bin images; NotApplicable below
+    ``minimum`` (the metric would measure noise, not the source)."""
+    from ifuqa.metrics.cube import aperture_snr, binned_images, centroid
+
+    fwhm = float(np.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    radius = 2.0 * fwhm / cube.spaxel_arcsec
+    images, _ = binned_images(cube.data, cube.wavelength_um, n_bins)
+    with np.errstate(all="ignore"):
+        white = np.nanmean(images, axis=0)
+    center = centroid(white, radius_pix=1.25 * radius)
+    snr = min(aperture_snr(img, center, radius) for img in images)
+    if not np.isfinite(snr) or snr < minimum:
+        where = "white-light image" if n_bins == 1 else f"faintest of {n_bins} wavelength bins"
+        raise NotApplicable(f"source too faint: S/N {snr:.1f} in the {where} "
+                            f"(needs >= {minimum:g})")
+    return snr

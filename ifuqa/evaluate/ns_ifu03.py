@@ -22,7 +22,7 @@ from ifuqa.metrics.spectra import (
 __all__ = ["banding", "negative_flux", "undulation"]
 
 
-def _mask_for(model) -> np.ndarray:  # noqa: ANN001
+def _mask_for(model) -> np.ndarray:
     from ifuqa.instrument import get_disperser
     from ifuqa.instrument.layout import unilluminated_mask
 
@@ -33,7 +33,7 @@ def _mask_for(model) -> np.ndarray:  # noqa: ANN001
     return unilluminated_mask(get_disperser(inst.grating, inst.filter), inst.detector)
 
 
-def banding(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+def banding(dataset, thresholds) -> MetricResult:
     """Worst (over exposures) banding ratio after/before cleaning.
 
     The "after" image is the cleaned rate written by the chain; when no cleaning ran, it is the
@@ -59,6 +59,13 @@ def banding(dataset, thresholds) -> MetricResult:  # noqa: ANN001
         res.details["file"] = rate_path.name
         res.details["cleaned"] = stem in cleaned
         results.append(res)
+    significant = [r for r in results if r.details["significance"] >= r.details[
+        "min_significance"]]
+    if not significant:
+        best = max(r.details["significance"] for r in results)
+        raise NotApplicable(f"no significant 1/f banding in the rate images (at most {best:.1f}x "
+                            "the white-noise floor): nothing to clean")
+    results = significant
     worst = max(results, key=lambda r: r.value)
     worst.message += f" in {worst.details['file']}" + ("" if worst.details["cleaned"]
                                                       else " (no cleaned image: not cleaned)")
@@ -67,7 +74,7 @@ def banding(dataset, thresholds) -> MetricResult:  # noqa: ANN001
     return worst
 
 
-def undulation(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+def undulation(dataset, thresholds) -> MetricResult:
     """Low-frequency undulation of the extracted spectrum against the LSF-convolved truth."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true spectrum (synthetic data)")
@@ -78,7 +85,7 @@ def undulation(dataset, thresholds) -> MetricResult:  # noqa: ANN001
                                 threshold_percent=thresholds["ns_ifu03.undulation_percent"])
 
 
-def negative_flux(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+def negative_flux(dataset, thresholds) -> MetricResult:
     """Share of significantly negative samples of the x1d."""
     spec = the_spectrum(dataset.x1d)
     return negative_flux_fraction(spec.flux_jy, spec.error_jy,

@@ -10,21 +10,28 @@ from __future__ import annotations
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import apparent_source_position, fwhm_arcsec, the_cube, the_spectrum
+from ifuqa.evaluate._common import (
+    apparent_source_position,
+    fwhm_arcsec,
+    require_snr,
+    the_cube,
+    the_spectrum,
+)
 from ifuqa.metrics.cube import MAS_PER_DEG, centroid, extraction_centring
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["centring", "centroid_accuracy"]
 
 
-def _white(cube) -> np.ndarray:  # noqa: ANN001
+def _white(cube) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.nanmean(cube.data, axis=0)
 
 
-def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:  # noqa: ANN001
+def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
     """(extraction offset, flux loss) of the dataset's x1d against its cube."""
     cube = the_cube(dataset.s3d)
+    require_snr(cube)
     spec = the_spectrum(dataset.x1d)
     if spec.extraction_xy is None:
         raise NotApplicable(f"{spec.path.name} does not record its extraction centre")
@@ -37,11 +44,12 @@ def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:  # noqa:
         flux_loss_threshold_percent=thresholds["ns_ifu04.flux_loss_percent"])
 
 
-def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:  # noqa: ANN001
+def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
     """Distance (mas) between the cube centroid and the true apparent source position."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true source position (synthetic data)")
     cube = the_cube(dataset.s3d)
+    require_snr(cube)
     fwhm = float(np.nanmedian(fwhm_arcsec(cube.wavelength_um)))
     cx, cy = centroid(_white(cube), radius_pix=2.5 * fwhm / cube.spaxel_arcsec)
     mid = np.array([float(np.mean(cube.wavelength_um))])

@@ -18,7 +18,7 @@ from ifuqa.metrics.spectra import convolve_to_resolution, wiggle_amplitude
 __all__ = ["aperture_wiggle", "spaxel_spectra", "spaxel_wiggle"]
 
 
-def aperture_wiggle(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+def aperture_wiggle(dataset, thresholds) -> MetricResult:
     """Wiggle amplitude of the x1d (against the truth when known)."""
     spec = the_spectrum(dataset.x1d)
     reference = None
@@ -28,11 +28,23 @@ def aperture_wiggle(dataset, thresholds) -> MetricResult:  # noqa: ANN001
         reference = np.interp(spec.wavelength_um, wave,
                               convolve_to_resolution(wave, flux, resolving))
         label = f"{spec.path.name} / truth"
-    return wiggle_amplitude(spec.wavelength_um, spec.flux_jy, reference,
-                            threshold_percent=thresholds["ns_ifu05.wiggle_percent"], label=label)
+    result = wiggle_amplitude(spec.wavelength_um, spec.flux_jy, reference,
+                              threshold_percent=thresholds["ns_ifu05.wiggle_percent"],
+                              label=label)
+    _require_sensitivity(result)
+    return result
 
 
-def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.ndarray,  # noqa: ANN001
+def _require_sensitivity(result: MetricResult) -> None:
+    """Skip when the spectrum's noise in the wiggle band exceeds the threshold: a wiggle at
+    the threshold could not be told from noise."""
+    noise = result.details.get("noise_percent", float("nan"))
+    if not np.isfinite(noise) or noise > result.threshold:
+        raise NotApplicable(f"spectrum too noisy for a {result.threshold:g} % wiggle "
+                            f"measurement (noise {noise:.2f} % in the wiggle band)")
+
+
+def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.ndarray,
                                                                  tuple[int, int]]:
     """(brightest-spaxel spectrum, aperture spectrum at the centroid, spaxel (x, y))."""
     with np.errstate(all="ignore"):
@@ -46,7 +58,7 @@ def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.nd
     return cube.data[:, iy, ix].astype(float), aperture, (int(ix), int(iy))
 
 
-def spaxel_wiggle(dataset, thresholds) -> MetricResult:  # noqa: ANN001
+def spaxel_wiggle(dataset, thresholds) -> MetricResult:
     """Wiggle amplitude of the brightest spaxel relative to the aperture spectrum."""
     cube = the_cube(dataset.s3d)
     if cube.data.shape[0] < 64:
@@ -56,4 +68,5 @@ def spaxel_wiggle(dataset, thresholds) -> MetricResult:  # noqa: ANN001
                            threshold_percent=thresholds["ns_ifu05.wiggle_percent"],
                            label=f"brightest spaxel ({ix}, {iy}) / aperture")
     res.metric = "spaxel_wiggle_amplitude"
+    _require_sensitivity(res)
     return res

@@ -9,16 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import fwhm_arcsec, the_cube
+from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
 from ifuqa.metrics.cube import centroid_drift, centroid_track
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["drift", "drift_accuracy", "injected_drift_sky_mas"]
 
 
-def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:  # noqa: ANN001
+def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:
     """Centroid drift over the band (mas)."""
     cube = the_cube(dataset.s3d)
+    require_snr(cube, n_bins=n_bins, minimum=MIN_BIN_SNR)
     fwhm = float(np.nanmax(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     track = centroid_track(cube.data, cube.wavelength_um, cube.pixel_to_sky,
                            radius_pix=2.5 * fwhm / cube.spaxel_arcsec, n_bins=n_bins)
@@ -44,7 +45,7 @@ def injected_drift_sky_mas(truth: dict, wave_lo: float, wave_hi: float) -> tuple
     return float(east), float(north)
 
 
-def drift_accuracy(dataset, thresholds, *, tolerance_mas: float = 3.0) -> MetricResult:  # noqa: ANN001
+def drift_accuracy(dataset, thresholds, *, tolerance_mas: float = 3.0) -> MetricResult:
     """|recovered − injected| drift vector over the fitted band (mas)."""
     if not dataset.synthetic:
         raise NotApplicable("needs the injected drift (synthetic data)")

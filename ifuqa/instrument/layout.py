@@ -57,10 +57,12 @@ ALONG_SLICE_PIXEL_ARCSEC = 0.105
 SLICE_LENGTH_ARCSEC = 3.0
 REFERENCE_PIXELS = 4
 
-SLICE_PITCH_ROWS = 32
-"""Rows between the trace centres of adjacent slices (29 illuminated rows plus a small gap)."""
+SLICE_PITCH_ROWS = 56
+"""Rows between the trace centres of adjacent slices: 29 illuminated rows plus a ~27-row
+unilluminated gap, so the slice stack spans most of the detector height and every detector
+column has unilluminated pixels throughout (what NSClean fits its background model to)."""
 
-FIRST_SLICE_CENTRE_ROW = 560.0
+FIRST_SLICE_CENTRE_ROW = 212.0
 """Trace-centre row of slice 0 at the reference column."""
 
 UNILLUMINATED_MARGIN = 3

@@ -24,7 +24,7 @@ def _box(image: np.ndarray, width_x: float, width_y: float) -> np.ndarray:
     """Convolve with a normalised top-hat of the given widths (arcsec), sub-sample exact."""
     out = image
     for axis, width in ((1, width_x), (0, width_y)):
-        n = max(1, int(round(width / _SAMPLING)))
+        n = max(1, round(width / _SAMPLING))
         if n % 2 == 0:  # keep the kernel centred: average two odd-width boxes
             out = 0.5 * (uniform_filter(out, size=n - 1, axes=(axis,), mode="constant")
                          + uniform_filter(out, size=n + 1, axes=(axis,), mode="constant"))
@@ -60,7 +60,7 @@ def _discrete_sum(model: np.ndarray, axis: np.ndarray, radius: float, spaxel: fl
     return float((weights[jj, ii] * values).sum() * spaxel**2)
 
 
-def encircled_energy_in_cube(psf, wavelength_um: np.ndarray, radius_arcsec: np.ndarray,  # noqa: ANN001
+def encircled_energy_in_cube(psf, wavelength_um: np.ndarray, radius_arcsec: np.ndarray,
                              spaxel_arcsec: float, *, n_nodes: int = 9,
                              phase: tuple[float, float] | None = None) -> np.ndarray:
     """Fraction of a point source's flux inside a circular aperture in a cube.

@@ -6,9 +6,10 @@ when a mitigation is not applied), so that ifuqa's checks can be shown to fail o
 ========  ==================================================================================
 ID        what the defect switch does
 ========  ==================================================================================
-NS-IFU01  over-aggressive outlier rejection between dithers: jwst's IFU method with a kernel
-          of ``"3 3"`` and ``threshold_percent=97`` instead of ``"7 7"`` / ``99.8``, so the
-          undersampled PSF peak is flagged and the cube has a hole there
+NS-IFU01  over-aggressive outlier rejection between dithers: jwst's adjacent-pixel outlier
+          statistic applied to each exposure on its own, without the minimum across dithers
+          that protects real structure; the undersampled PSF peak (brighter than both its
+          neighbours, like a cosmic ray) is flagged and the cube has a hole there
 NS-IFU02  point sources calibrated in flux density per pixel (MJy) instead of surface
           brightness (MJy/sr) before cube building; the cube then interpolates an extensive
           quantity and the extracted flux scales with the output spaxel area
@@ -28,15 +29,13 @@ from dataclasses import dataclass, field, replace
 __all__ = ["DEFECTS", "ProcessingConfig", "ProcessingConfigError"]
 
 DEFECTS: dict[str, str] = {
-    "NS-IFU01": "over-aggressive outlier rejection (kernel 3 3, threshold 97 %)",
+    "NS-IFU01": "over-aggressive outlier rejection (each exposure judged alone, no "
+                "cross-dither minimum)",
     "NS-IFU02": "point sources in flux-density units into cube building",
     "NS-IFU03": "no 1/f noise cleaning (NSClean off)",
     "NS-IFU04": "1-D extraction at the nominal position (no auto-centring)",
     "NS-IFU05": "no dither combination and no trace-model oversampling",
 }
-
-AGGRESSIVE_OUTLIER_KERNEL = "3 3"
-AGGRESSIVE_OUTLIER_THRESHOLD = 97.0
 
 
 class ProcessingConfigError(ValueError):
@@ -123,11 +122,9 @@ class ProcessingConfig:
         return self.clean and "NS-IFU03" not in self.defects
 
     @property
-    def effective_outlier_parameters(self) -> tuple[str, float]:
-        """(kernel_size, threshold_percent) actually used."""
-        if "NS-IFU01" in self.defects:
-            return AGGRESSIVE_OUTLIER_KERNEL, AGGRESSIVE_OUTLIER_THRESHOLD
-        return self.kernel_size, self.threshold_percent
+    def outliers_per_exposure(self) -> bool:
+        """True when each exposure is judged alone (the NS-IFU01 defect)."""
+        return "NS-IFU01" in self.defects
 
     @property
     def point_source_in_flux_density(self) -> bool:

@@ -43,14 +43,14 @@ class Extraction:
     extras: dict = field(default_factory=dict)
 
 
-def cube_wavelengths(cube) -> np.ndarray:  # noqa: ANN001 - IFUCubeModel
+def cube_wavelengths(cube) -> np.ndarray:
     """Wavelength of each plane of a cube (µm), from its WCS keywords."""
     info = cube.meta.wcsinfo
     n = cube.data.shape[0]
     return info.crval3 + (np.arange(n) + 1 - info.crpix3) * info.cdelt3
 
 
-def nominal_position(cube) -> tuple[float, float]:  # noqa: ANN001
+def nominal_position(cube) -> tuple[float, float]:
     """Cube pixel (x, y, 0-based) of the target coordinates in the header."""
     ra, dec = cube.meta.target.ra, cube.meta.target.dec
     if ra is None or dec is None:
@@ -131,7 +131,7 @@ def aperture_sums(data: np.ndarray, err: np.ndarray, center: tuple[float, float]
     return out
 
 
-def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,  # noqa: ANN001
+def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,
                          radius_arcsec: float | None = None,
                          annulus_fwhm: tuple[float, float] | None = None,
                          center_xy: tuple[float, float] | None = None,
@@ -211,7 +211,7 @@ def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,  # noqa: ANN001
                       center, radius, 1.0 / ee, how)
 
 
-def write_x1d(path, extraction: Extraction, cube, *, keywords: dict | None = None) -> None:  # noqa: ANN001
+def write_x1d(path, extraction: Extraction, cube, *, keywords: dict | None = None) -> None:
     """Write an extraction as a MultiSpecModel ``*_x1d.fits`` (jwst's IFU x1d layout)."""
     from stdatamodels.jwst import datamodels
 
@@ -244,7 +244,7 @@ def write_x1d(path, extraction: Extraction, cube, *, keywords: dict | None = Non
         _add_keywords(path, keywords)
 
 
-def _add_keywords(path, keywords: dict) -> None:  # noqa: ANN001
+def _add_keywords(path, keywords: dict) -> None:
     """Record ifuqa provenance keywords in the primary header of a product we wrote."""
     from astropy.io import fits
 

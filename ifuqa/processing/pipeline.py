@@ -30,6 +30,13 @@ from ifuqa.processing.defects import ProcessingConfig
 __all__ = ["ProcessingError", "ProcessingResult", "find_rate_files", "process"]
 
 
+NSCLEAN_BUFF = False
+"""NSClean's "buffing" (a Gaussian smoothing of the fitted model across adjacent lines, on in
+jwst's clean_flicker_noise) is off: it leaves the line-to-line part of the 1/f noise, about half
+of the banding amplitude in the simulated detectors (residual/injected 0.5 with buffing, 0.14
+without, measured on full frames with the IFU mask)."""
+
+
 class ProcessingError(RuntimeError):
     """The input cannot be processed (the message names the file and the reason)."""
 
@@ -71,7 +78,7 @@ def _open_rate(path: Path) -> _Exposure:
 
     try:
         model = datamodels.open(path)
-    except Exception as exc:  # noqa: BLE001 - report any reader failure with the file name
+    except Exception as exc:
         raise ProcessingError(f"{path}: cannot be opened as a JWST product ({exc})") from exc
     if not isinstance(model, datamodels.IFUImageModel):
         model.close()
@@ -95,7 +102,7 @@ def _open_rate(path: Path) -> _Exposure:
 
 
 @contextmanager
-def _stage(result: ProcessingResult, name: str, *, jwst: bool = False):  # noqa: ANN202
+def _stage(result: ProcessingResult, name: str, *, jwst: bool = False):
     start = time.perf_counter()
     yield
     elapsed = time.perf_counter() - start
@@ -123,7 +130,7 @@ def _window_from_truth(folder: Path) -> tuple[float, float] | None:
     return None
 
 
-def _load_psf(folder: Path, disperser):  # noqa: ANN001, ANN202
+def _load_psf(folder: Path, disperser):
     """The known PSF: the scenario's (when processing a simulation), else the model PSF."""
     from ifuqa.psf import DiffractionPSF
 
@@ -246,13 +253,14 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
         for e in exposures:
             mask = unilluminated_mask(disperser, e.detector)
             mask &= (dq[e.path] & dqflags.pixel["DO_NOT_USE"]) == 0
-            key = cache.key("nsclean", cache.file_id(e.path)) if cache else None
+            key = cache.key("nsclean", cache.file_id(e.path), NSCLEAN_BUFF) if cache else None
             hit = cache.load(key) if cache else None
             if hit is not None:
                 data[e.path] = hit["cleaned"].astype(np.float64)
             else:
                 with _stage(result, "clean (NSClean)", jwst=True):
-                    data[e.path], _ = nsclean(data[e.path], mask, e.detector)
+                    data[e.path], _ = nsclean(data[e.path], mask, e.detector,
+                                              buff=NSCLEAN_BUFF)
                 if cache:
                     cache.save(key, cleaned=data[e.path].astype(np.float32))
             with _stage(result, "write cleaned rate"):
@@ -263,21 +271,26 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
     if config.outliers and len({e.exposure for e in exposures}) >= 2:
         from ifuqa.processing.jwst_adapter import ifu_outlier_flags
 
-        kernel, threshold = config.effective_outlier_parameters
+        kernel, threshold = config.kernel_size, config.threshold_percent
         models = []
         for e in exposures:
             m = e.model.copy()
             m.data = data[e.path].astype(np.float32)
             models.append(m)
+        per_exposure = config.outliers_per_exposure
         key = cache.key("outliers", [cache.file_id(e.path) for e in exposures],
-                        config.effective_clean, kernel, threshold) if cache else None
+                        config.effective_clean, kernel, threshold, per_exposure) if cache else None
         hit = cache.load(key) if cache else None
         if hit is not None:
             flags = [hit[f"flags{i}"] for i in range(len(exposures))]
         else:
             with _stage(result, "outlier detection", jwst=True):
-                flags = ifu_outlier_flags(models, kernel_size=kernel,
-                                          threshold_percent=threshold)
+                if per_exposure:  # NS-IFU01 defect: no minimum across dithers
+                    flags = [ifu_outlier_flags([m, m], kernel_size=kernel,
+                                               threshold_percent=threshold)[0] for m in models]
+                else:
+                    flags = ifu_outlier_flags(models, kernel_size=kernel,
+                                              threshold_percent=threshold)
             if cache:
                 cache.save(key, **{f"flags{i}": f for i, f in enumerate(flags)})
         for e, m, flagged in zip(exposures, models, flags, strict=True):
@@ -347,7 +360,7 @@ def _stem(path: Path) -> str:
     return "_".join(parts[:2]) if len(parts) >= 4 else path.stem
 
 
-def _copy_meta(cube, model) -> None:  # noqa: ANN001
+def _copy_meta(cube, model) -> None:
     meta, src = cube.meta, model.meta
     meta.telescope = "JWST"
     meta.instrument.name = src.instrument.name
@@ -377,7 +390,7 @@ def _write_cleaned(path: Path, exposure: _Exposure, data: np.ndarray,
     _add_keywords(path, _keywords(config))
 
 
-def _write_cal(path: Path, exposure: _Exposure, pixmap, cal, dq: np.ndarray,  # noqa: ANN001
+def _write_cal(path: Path, exposure: _Exposure, pixmap, cal, dq: np.ndarray,
                config: ProcessingConfig) -> None:
     model = exposure.model.copy()
     model.data = pixmap.to_image(cal.flux, fill=np.nan).astype(np.float32)
