@@ -30,10 +30,3 @@ def test_outliers_caught(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
     (synthetic)."""
     ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU01", ns_ifu01.warm_pixel_flags, ifuqa_dataset,
                                            ifuqa_thresholds))
-
-
-def test_residual_cosmic_rays_reported(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
-    """Recall of the cosmic rays left in the rate images, recorded for information: jwst's IFU
-    method compares dithers and does not target single-exposure transients (synthetic)."""
-    ifuqa_check.record(ifuqa_check.evaluate("NS-IFU01", ns_ifu01.cosmic_ray_flags,
-                                            ifuqa_dataset, ifuqa_thresholds))

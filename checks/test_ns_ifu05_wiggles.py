@@ -11,11 +11,3 @@ def test_extracted_spectrum_has_no_wiggles(ifuqa_dataset, ifuqa_check, ifuqa_thr
     """The x1d's wiggle amplitude (5-50 cycles/um) is below the threshold."""
     ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU05", ns_ifu05.aperture_wiggle, ifuqa_dataset,
                                            ifuqa_thresholds))
-
-
-def test_brightest_spaxel_wiggle_reported(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
-    """The brightest spaxel's wiggle relative to the aperture spectrum, reported for users who
-    would extract single spaxels (a measurement choice, so informational: recorded, not
-    judged)."""
-    ifuqa_check.record(ifuqa_check.evaluate("NS-IFU05", ns_ifu05.spaxel_wiggle, ifuqa_dataset,
-                                            ifuqa_thresholds))

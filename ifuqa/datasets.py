@@ -63,7 +63,8 @@ class SyntheticSpec:
     seed : int or None
         Overrides the scenario's seed.
     with_reference : bool
-        Also build the cube without outlier rejection (peak reference for NS-IFU01).
+        Also build the cube of the noiseless scene without outlier rejection (the true PSF
+        peak for NS-IFU01).
     with_scales : bool
         Also process at the :data:`FLUX_SCALES` spaxel scales (NS-IFU02).
     options : tuple of (str, value)
@@ -140,17 +141,17 @@ def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
     return load_dataset_dir(folder, name=spec.label, defects=spec.defects)
 
 
-def _sim_dir(spec: SyntheticSpec, root: Path) -> Path:
+def _sim_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False) -> Path:
     """Simulations are shared by every processing of the same scenario and seed."""
     from ifuqa.scenario import load_scenario
     from ifuqa.simulate import simulate
 
     scenario = load_scenario(spec.scenario)
     text = Path(scenario.source_path).read_bytes() if scenario.source_path else b""
-    key = hashlib.sha256(text + repr((spec.seed, _versions())).encode()).hexdigest()[:16]
-    sim = root / f"sim-{scenario.name}-{key}"
+    key = hashlib.sha256(text + repr((spec.seed, noiseless, _versions())).encode()).hexdigest()
+    sim = root / f"sim-{scenario.name}{'-noiseless' if noiseless else ''}-{key[:16]}"
     if not (sim / "truth.json").is_file():
-        simulate(scenario, sim, seed=spec.seed)
+        simulate(scenario, sim, seed=spec.seed, noiseless=noiseless)
     return sim
 
 
@@ -162,10 +163,15 @@ def _build(spec: SyntheticSpec, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder.parent / "simulations.lock")):
         sim = _sim_dir(spec, folder.parent)
+        clean_sim = _sim_dir(spec, folder.parent, noiseless=True) if spec.with_reference \
+            else None
     cache = folder.parent / "stage-cache"
     process(sim, folder / "products", _config(spec), cache_dir=cache)
-    if spec.with_reference:
-        process(sim, folder / "reference", _config(spec, outliers=False), cache_dir=cache)
+    if clean_sim is not None:
+        # the truth of the PSF peak: the noiseless scene, processed identically but with
+        # nothing to clean and no outlier rejection
+        process(clean_sim, folder / "reference",
+                _config(spec, outliers=False, clean=False), cache_dir=cache)
     if spec.with_scales:
         for scale in FLUX_SCALES:
             process(sim, folder / f"scale-{scale:g}",

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import ndtr
 
 from ifuqa.instrument import Pointing, get_disperser, pixel_map
-from ifuqa.processing import jwst_cube_kernels as kernels
+from ifuqa.processing import jwst_adapter as kernels
 from ifuqa.processing.cloud import PointCloud, point_cloud
 from ifuqa.processing.cube import build_cube, grid_for
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
+from ifuqa.metrics import nanstat
 from ifuqa.products import Cube, Spectrum, read_cube, read_spectrum
 
 __all__ = ["MIN_BIN_SNR", "MIN_WHITE_SNR", "apparent_source_position", "fwhm_arcsec",
@@ -77,11 +78,11 @@ def require_snr(cube: Cube, *, n_bins: int = 1, minimum: float = MIN_WHITE_SNR) 
     ``minimum`` (the metric would measure noise, not the source)."""
     from ifuqa.metrics.cube import aperture_snr, binned_images, centroid
 
-    fwhm = float(np.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     radius = 2.0 * fwhm / cube.spaxel_arcsec
     images, _ = binned_images(cube.data, cube.wavelength_um, n_bins)
     with np.errstate(all="ignore"):
-        white = np.nanmean(images, axis=0)
+        white = nanstat.nanmean(images, axis=0)
     center = centroid(white, radius_pix=1.25 * radius)
     snr = min(aperture_snr(img, center, radius) for img in images)
     if not np.isfinite(snr) or snr < minimum:

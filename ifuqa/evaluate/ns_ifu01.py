@@ -11,10 +11,14 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
+from ifuqa.metrics import nanstat
 from ifuqa.metrics.cube import binned_images, peak_depth_against_reference, peak_hole
 from ifuqa.metrics.detector import core_flag_fraction, injected_outlier_recall
 from ifuqa.metrics.result import MetricResult
 from ifuqa.products import read_cube
+
+MIN_CORE_PIXELS = 200
+"""Core pixels needed for the flagged fraction to be meaningful at the 1 % level."""
 
 __all__ = ["core_flags", "cosmic_ray_flags", "hole", "peak_depth", "warm_pixel_flags"]
 
@@ -23,7 +27,7 @@ def hole(dataset, thresholds) -> MetricResult:
     """Central depression of the PSF in the cube, in wavelength bins (no truth needed)."""
     cube = the_cube(dataset.s3d)
     require_snr(cube, n_bins=12, minimum=MIN_BIN_SNR)
-    radius = 2.5 * float(np.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    radius = 2.5 * float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     result = peak_hole(cube.data, cube.wavelength_um, radius_pix=radius / cube.spaxel_arcsec,
                        threshold_percent=thresholds["ns_ifu01.hole_depth_percent"])
     return result
@@ -35,7 +39,9 @@ def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
         raise NotApplicable("no reference cube built without outlier rejection (synthetic "
                             "datasets only)")
     cube = the_cube(dataset.s3d)
-    require_snr(cube, n_bins=n_bins, minimum=MIN_BIN_SNR)
+    threshold = thresholds["ns_ifu01.peak_depth_percent"]
+    # the peak spaxel carries ~1/4 of the bin's aperture S/N; 3 sigma below the threshold
+    require_snr(cube, n_bins=n_bins, minimum=max(MIN_BIN_SNR, 4 * 3 * 100.0 / threshold))
     ref = read_cube(dataset.reference_s3d)
     test_imgs, waves = binned_images(cube.data, cube.wavelength_um, n_bins)
     ref_imgs, _ = binned_images(ref.data, ref.wavelength_um, n_bins)
@@ -88,8 +94,9 @@ def core_flags(dataset, thresholds) -> MetricResult:
                                 np.concatenate(signal_all, axis=1),
                                 np.concatenate(noise_all, axis=1),
                                 threshold_percent=thresholds["ns_ifu01.core_flagged_percent"])
-    if result.details["core_pixels"] == 0:
-        raise NotApplicable("no PSF-core pixel is detected at S/N >= 20")
+    if result.details["core_pixels"] < MIN_CORE_PIXELS:
+        raise NotApplicable(f"only {result.details['core_pixels']} PSF-core pixels detected at "
+                            f"S/N >= 20 (needs {MIN_CORE_PIXELS} for a percent-level fraction)")
     return result
 
 

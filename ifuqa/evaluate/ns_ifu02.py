@@ -10,6 +10,7 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import the_spectrum, true_spectrum
+from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import flux_ratio, flux_scale_dependence
 from ifuqa.products import read_spectrum
@@ -50,8 +51,17 @@ def _bin_noise_percent(spec, wave, flux, n_bins: int = 20) -> float:
     index = np.clip(np.digitize(spec.wavelength_um[ok], edges) - 1, 0, n_bins - 1)
     var = np.bincount(index, spec.error_jy[ok] ** 2, n_bins)
     tot = np.bincount(index, ref[ok], n_bins)
+    num = np.bincount(index, spec.flux_jy[ok], n_bins)
     with np.errstate(all="ignore"):
-        return float(np.nanmedian(np.sqrt(var) / tot) * 100.0)
+        propagated = float(nanstat.nanmedian(np.sqrt(var) / tot) * 100.0)
+        ratio = num / tot
+    # empirical: bin-to-bin scatter of the ratio about a straight line (errors propagated
+    # through cube building ignore the correlations it introduces)
+    x = np.arange(n_bins)
+    good = np.isfinite(ratio)
+    resid = ratio[good] - np.polyval(np.polyfit(x[good], ratio[good], 1), x[good])
+    empirical = float(1.4826 * np.median(np.abs(resid)) * 100.0)
+    return max(propagated, empirical)
 
 
 def flux_vs_spaxel_scale(dataset, thresholds) -> MetricResult:

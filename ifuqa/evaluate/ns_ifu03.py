@@ -78,6 +78,9 @@ def undulation(dataset, thresholds) -> MetricResult:
     """Low-frequency undulation of the extracted spectrum against the LSF-convolved truth."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true spectrum (synthetic data)")
+    if dataset.truth["sources"][0]["kind"] != "point":
+        raise NotApplicable("the truth of an extended source is its total flux, which an "
+                            "aperture spectrum does not measure")
     spec = the_spectrum(dataset.x1d)
     wave, flux, resolving = true_spectrum(dataset.truth)
     ref = np.interp(spec.wavelength_um, wave, convolve_to_resolution(wave, flux, resolving))

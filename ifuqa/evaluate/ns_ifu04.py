@@ -17,6 +17,7 @@ from ifuqa.evaluate._common import (
     the_cube,
     the_spectrum,
 )
+from ifuqa.metrics import nanstat
 from ifuqa.metrics.cube import MAS_PER_DEG, centroid, extraction_centring
 from ifuqa.metrics.result import MetricResult
 
@@ -25,7 +26,7 @@ __all__ = ["centring", "centroid_accuracy"]
 
 def _white(cube) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return np.nanmean(cube.data, axis=0)
+        return nanstat.nanmean(cube.data, axis=0)
 
 
 def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
@@ -35,7 +36,7 @@ def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
     spec = the_spectrum(dataset.x1d)
     if spec.extraction_xy is None:
         raise NotApplicable(f"{spec.path.name} does not record its extraction centre")
-    fwhm = float(np.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     return extraction_centring(
         _white(cube), spec.extraction_xy, cube.spaxel_arcsec * 1000.0,
         radius_pix=2.5 * fwhm / cube.spaxel_arcsec,
@@ -50,7 +51,7 @@ def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
         raise NotApplicable("needs the true source position (synthetic data)")
     cube = the_cube(dataset.s3d)
     require_snr(cube)
-    fwhm = float(np.nanmedian(fwhm_arcsec(cube.wavelength_um)))
+    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um)))
     cx, cy = centroid(_white(cube), radius_pix=2.5 * fwhm / cube.spaxel_arcsec)
     mid = np.array([float(np.mean(cube.wavelength_um))])
     ra, dec = cube.pixel_to_sky(np.array([cx]), np.array([cy]), mid)

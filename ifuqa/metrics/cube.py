@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["aperture_flux", "aperture_snr", "binned_images", "centroid", "centroid_drift",
@@ -26,7 +27,7 @@ def binned_images(data: np.ndarray, wave_um: np.ndarray, n_bins: int
     images, centres = [], []
     for a, b in itertools.pairwise(edges):
         with np.errstate(all="ignore"):
-            images.append(np.nanmean(data[a:b], axis=0))
+            images.append(nanstat.nanmean(data[a:b], axis=0))
         centres.append(float(np.mean(wave_um[a:b])))
     return np.array(images), np.array(centres)
 
@@ -104,7 +105,7 @@ def centroid_track(data: np.ndarray, wave_um: np.ndarray,
     """
     images, centres = binned_images(data, wave_um, n_bins)
     with np.errstate(all="ignore"):
-        white = np.nanmean(images, axis=0)
+        white = nanstat.nanmean(images, axis=0)
     start = centroid(white, radius_pix=radius_pix)
     xs, ys = [], []
     for img in images:
@@ -174,7 +175,7 @@ def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bin
     images, centres = binned_images(data, wave_um, n_bins)
     depths, profiles = [], []
     with np.errstate(all="ignore"):
-        white = np.nanmean(images, axis=0)
+        white = nanstat.nanmean(images, axis=0)
     cx, cy = centroid(white, radius_pix=radius_pix)
     ix, iy = round(cx), round(cy)
     ny, nx = white.shape
@@ -197,7 +198,7 @@ def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bin
         edges = np.arange(0, 6 * radius_pix / 2.5 + 1, 0.5)
         idx = np.digitize(r.ravel(), edges)
         vals = img.ravel()
-        profiles.append(np.array([np.nanmean(vals[idx == k]) if np.any(idx == k) else np.nan
+        profiles.append(np.array([nanstat.nanmean(vals[idx == k]) if np.any(idx == k) else np.nan
                                   for k in range(1, edges.size)]))
     worst = int(np.argmax(depths))
     return MetricResult(

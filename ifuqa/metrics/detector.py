@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["banding_level", "banding_reduction", "core_flag_fraction", "injected_outlier_recall",
@@ -28,15 +29,18 @@ def banding_level(image: np.ndarray, mask: np.ndarray, *, threshold: float = 1.0
 def white_noise_floor(image: np.ndarray, mask: np.ndarray) -> float:
     """Banding amplitude that white noise alone would produce (same unit as ``image``).
 
-    The per-pixel white noise ``σ`` comes from differences of vertically adjacent
-    unilluminated pixels (1/f offsets are common to a column within an output, so they cancel);
-    a column median of ``n`` pixels scatters by ``1.2533 σ / √n``.
+    The per-pixel white noise ``σ`` is the robust scatter of the unilluminated pixels about
+    their column's median within each output (which removes the 1/f column offsets); a column
+    median of ``n`` pixels scatters by ``1.2533 σ / √n``.
     """
     img = np.where(mask, np.asarray(image, dtype=float), np.nan)
-    diff = np.diff(img, axis=0)
-    sigma = 1.4826 * np.nanmedian(np.abs(diff - np.nanmedian(diff))) / np.sqrt(2.0)
-    counts = np.asarray(mask).reshape(4, -1, mask.shape[1]).sum(axis=1) if mask.shape[0] % 4 \
-        == 0 else np.asarray(mask).sum(axis=0, keepdims=True)
+    ny = img.shape[0]
+    strips = 4 if ny % 4 == 0 else 1
+    blocks = img.reshape(strips, ny // strips, img.shape[1])
+    medians = nanstat.nanmedian(blocks, axis=1)[:, None, :]
+    resid = (blocks - medians)[np.isfinite(blocks)]
+    sigma = 1.4826 * np.median(np.abs(resid)) if resid.size else np.nan
+    counts = np.asarray(mask).reshape(strips, ny // strips, mask.shape[1]).sum(axis=1)
     n = np.median(counts[counts > 0]) if np.any(counts > 0) else np.nan
     return float(1.2533 * sigma / np.sqrt(n))
 

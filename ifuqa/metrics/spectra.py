@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["band_limited_amplitude", "convolve_to_resolution", "flux_ratio",
@@ -65,7 +66,7 @@ def flux_ratio(wave_um: np.ndarray, flux_jy: np.ndarray, true_wave_um: np.ndarra
     den = np.bincount(index, ref[keep], n_bins)
     bin_ratio = num / den
     worst = float(np.nanmax(np.abs(bin_ratio - 1.0)) * 100.0)
-    median = float(np.nanmedian(flux[keep] / ref[keep]))
+    median = float(nanstat.nanmedian(flux[keep] / ref[keep]))
     return MetricResult(
         "NS-IFU02", "flux_ratio_deviation", worst, "%", threshold_percent,
         message=f"extracted/true flux: median {median:.4f}, worst bin off by {worst:.2f} %",
@@ -100,14 +101,15 @@ def _reflect_pad(values: np.ndarray) -> np.ndarray:
 
 def band_limited_amplitude(wave_um: np.ndarray, relative: np.ndarray,
                            band_cycles_per_um: tuple[float, float]
-                           ) -> tuple[float, float, np.ndarray, np.ndarray]:
+                           ) -> tuple[float, float, np.ndarray, float]:
     """Sinusoid-equivalent amplitude of the part of ``relative`` inside a frequency band.
 
     ``relative`` (a fractional residual on a uniform wavelength grid, NaNs interpolated over) is
     mirror-padded to avoid edge ringing, Fourier band-passed to ``band_cycles_per_um`` and its rms
-    ``σ`` converted to the amplitude of a sinusoid of the same power, ``√2 σ``. The white-noise
-    part is estimated from the point-to-point scatter (``MAD(Δ) / √2 × 1.4826``) and removed in
-    quadrature for the fraction of the spectrum's bandwidth the band covers.
+    ``σ`` converted to the amplitude of a sinusoid of the same power, ``√2 σ``. The noise in the
+    band is estimated from the mean power in the octave just above it (where wiggles and
+    undulations have little power but noise — white, or correlated over a few planes by cube
+    building — is still present), scaled to the band's width, and removed in quadrature.
 
     Returns
     -------
@@ -125,16 +127,22 @@ def band_limited_amplitude(wave_um: np.ndarray, relative: np.ndarray,
         rel[bad] = np.interp(wave[bad], wave[~bad], rel[~bad])
     step = float(np.median(np.diff(wave)))
     n = rel.size
-    padded = _reflect_pad(rel)
+    padded = _reflect_pad(rel - rel.mean())
     freq = np.fft.rfftfreq(padded.size, d=step)
     spectrum = np.fft.rfft(padded)
     inside = (freq >= band_cycles_per_um[0]) & (freq <= band_cycles_per_um[1])
     band = np.fft.irfft(np.where(inside, spectrum, 0.0), n=padded.size)[n:2 * n]
     var_band = float(np.mean(band**2))
-    sigma_white = 1.4826 * np.median(np.abs(np.diff(rel))) / np.sqrt(2.0)
-    nyquist = 0.5 / step
-    fraction = (min(band_cycles_per_um[1], nyquist) - band_cycles_per_um[0]) / nyquist
-    var_noise = sigma_white**2 * max(fraction, 0.0)
+    power = np.abs(spectrum) ** 2
+    above = (freq > band_cycles_per_um[1]) & (freq <= 2.0 * band_cycles_per_um[1])
+    if above.sum() < 3:  # band reaches Nyquist: fall back to the point-to-point scatter
+        sigma = 1.4826 * np.median(np.abs(np.diff(rel))) / np.sqrt(2.0)
+        nyquist = 0.5 / step
+        frac = (min(band_cycles_per_um[1], nyquist) - band_cycles_per_um[0]) / nyquist
+        var_noise = sigma**2 * max(frac, 0.0)
+    else:
+        # Parseval: band variance = 2 Σ_band |X|² / N²  (one-sided, N = padded length)
+        var_noise = 2.0 * float(np.mean(power[above])) * int(inside.sum()) / padded.size**2
     amplitude = float(np.sqrt(2.0 * max(var_band - var_noise, 0.0)))
     detection = var_band / var_noise if var_noise > 0 else float("inf")
     return amplitude, float(np.sqrt(2.0 * var_noise)), band, detection
@@ -206,10 +214,10 @@ def undulation_amplitude(wave_um: np.ndarray, flux_jy: np.ndarray, *,
         ref = np.polyval(coeff, wave)
     else:
         ref = np.asarray(reference_jy, dtype=float)
-    level = float(np.nanmedian(np.abs(ref)))
+    level = float(nanstat.nanmedian(np.abs(ref)))
     rel = (flux - ref) / level
     amp, noise, band, detection = band_limited_amplitude(wave, rel, band_cycles_per_um)
-    bias = float(np.nanmedian(rel) * 100.0)
+    bias = float(nanstat.nanmedian(rel) * 100.0)
     return MetricResult(
         "NS-IFU03", "undulation_amplitude", amp * 100.0, "%", threshold_percent,
         message=(f"{amp * 100:.2f} % low-frequency undulation "

@@ -11,7 +11,7 @@ The geometry follows ``jwst.cube_build.ifu_cube.IFUCubeData``:
 * **Spectral grid**: linear, ``CRVAL3`` = centre of the first plane = ``λmin + Δλ/2``,
   ``nz = ceil((λmax − λmin) / Δλ)``; λmin/λmax are the data's pixel-centre extremes,
   optionally clipped to a requested range.
-* **Combination**: the C kernels of jwst (:mod:`ifuqa.processing.jwst_cube_kernels`), run over
+* **Combination**: the C kernels of jwst (:mod:`ifuqa.processing.jwst_adapter`), run over
   chunks of wavelength planes; each chunk receives exactly the pixels that can reach its
   planes (``|λ_plane − λ_pix| < dλ_pix + Δλ`` for drizzle, ``≤ roiw`` for Shepard), so the
   result equals a single whole-cube call.
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ifuqa.instrument.dispersers import Disperser
-from ifuqa.processing import jwst_cube_kernels as kernels
+from ifuqa.processing import jwst_adapter as kernels
 from ifuqa.processing.cloud import PointCloud
 
 __all__ = [

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ifuqa.instrument.photometry import SR_PER_ARCSEC2
+from ifuqa.metrics.nanstat import nanmedian
 
 __all__ = ["Extraction", "aperture_sums", "cube_wavelengths", "extract_point_source",
            "nominal_position", "write_x1d"]
@@ -126,7 +127,7 @@ def aperture_sums(data: np.ndarray, err: np.ndarray, center: tuple[float, float]
             sel = ring > 0
             values = data[planes][:, sel]
             with np.errstate(all="ignore"):
-                bkg = np.nanmedian(values, axis=1) if values.size else np.zeros(planes.size)
+                bkg = nanmedian(values, axis=1) if values.size else np.zeros(planes.size)
             out["background"][planes] = np.nan_to_num(bkg)
     return out
 

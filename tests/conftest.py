@@ -1,0 +1,3 @@
+"""Project test configuration."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,175 @@
+"""The processing chain against the truth (issue: processing chain with the fixes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from filelock import FileLock
+
+from ifuqa.datasets import SyntheticSpec, _sim_dir
+from ifuqa.metrics.spectra import convolve_to_resolution
+from ifuqa.processing.defects import DEFECTS, ProcessingConfig, ProcessingConfigError
+from ifuqa.processing.pipeline import ProcessingError, process
+from ifuqa.products import read_cube, read_spectrum
+from tests._builds import build, cache_root
+
+BRIGHT = "bright_point_g395h"
+
+
+@pytest.fixture(scope="module")
+def noiseless_bright(pytestconfig):
+    root = cache_root(pytestconfig)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / "simulations.lock")):
+        return _sim_dir(SyntheticSpec(BRIGHT), root, noiseless=True)
+
+
+def _ratio(x1d_path, truth):
+    spec = read_spectrum(x1d_path)
+    src = truth["sources"][0]
+    ref = convolve_to_resolution(np.array(src["wavelength_um"]), np.array(src["flux_jy"]),
+                                 truth["resolving_power"])
+    ratio = spec.flux_jy / np.interp(spec.wavelength_um, src["wavelength_um"], ref)
+    edge = (spec.wavelength_um > spec.wavelength_um[0] + 0.01) & (
+        spec.wavelength_um < spec.wavelength_um[-1] - 0.01)
+    return ratio[edge]
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.1, 0.2])
+def test_noiseless_flux_within_2_percent_at_each_spaxel_scale(noiseless_bright, tmp_path,
+                                                              scale):
+    truth = json.loads((noiseless_bright / "truth.json").read_text())
+    config = ProcessingConfig(spaxel_arcsec=scale, clean=False, outliers=False,
+                              aperture_radius_arcsec=0.6)
+    result = process(noiseless_bright, tmp_path, config)
+    ratio = _ratio(result.x1d_file, truth)
+    assert np.all(np.abs(ratio - 1) < 0.02), (ratio.min(), ratio.max())
+
+
+def test_default_aperture_flux_within_2_percent(noiseless_bright, tmp_path):
+    """The default extraction (r = 2 FWHM, auto-centred, aperture-corrected) at 0.1"."""
+    truth = json.loads((noiseless_bright / "truth.json").read_text())
+    result = process(noiseless_bright, tmp_path, ProcessingConfig(clean=False, outliers=False))
+    ratio = _ratio(result.x1d_file, truth)
+    assert np.all(np.abs(ratio - 1) < 0.02), (ratio.min(), ratio.max())
+    assert fits.getval(result.x1d_file, "IFQ_CEN") == "ifu_autocen"
+
+
+def test_flux_density_defect_scales_with_spaxel_area(noiseless_bright, tmp_path):
+    truth = json.loads((noiseless_bright / "truth.json").read_text())
+    medians = {}
+    for scale in (0.05, 0.1, 0.2):
+        config = ProcessingConfig(spaxel_arcsec=scale, clean=False, outliers=False,
+                                  aperture_radius_arcsec=0.6, defects=frozenset({"NS-IFU02"}))
+        result = process(noiseless_bright, tmp_path / f"s{scale}", config)
+        medians[scale] = float(np.median(_ratio(result.x1d_file, truth)))
+        with fits.open(result.cube_file) as hdul:
+            assert hdul[0].header["IFQ_DEF"] == "NS-IFU02"
+            assert hdul["SCI"].header["BUNIT"] == "MJy"
+    spread = (max(medians.values()) - min(medians.values())) / np.mean(list(medians.values()))
+    assert spread >= 0.05, medians
+
+
+def test_cleaning_lowers_banding_fivefold(pytestconfig):
+    from stdatamodels.jwst import datamodels
+
+    from ifuqa.detector import banding_amplitude
+    from ifuqa.instrument import get_disperser
+    from ifuqa.instrument.layout import unilluminated_mask
+
+    dataset = build(pytestconfig, SyntheticSpec("faint_point_g140h_nrs2", with_reference=False))
+    with datamodels.open(dataset.rate[0]) as raw, datamodels.open(dataset.cleaned[0]) as clean:
+        mask = unilluminated_mask(get_disperser("G140H", "F100LP"), raw.meta.instrument.detector)
+        before = banding_amplitude(np.asarray(raw.data, float), mask)
+        after = banding_amplitude(np.asarray(clean.data, float), mask)
+    assert after <= before / 5, (before, after)
+
+
+def test_outlier_detection_keeps_the_psf_core_and_catches_outliers(pytestconfig):
+    from ifuqa.evaluate import ns_ifu01
+    from ifuqa.thresholds import Thresholds
+
+    fixed = build(pytestconfig, SyntheticSpec(BRIGHT, with_scales=True))
+    broken = build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU01",)))
+    th = Thresholds.defaults()
+    assert ns_ifu01.warm_pixel_flags(fixed, th).value >= 90.0
+    assert ns_ifu01.core_flags(fixed, th).value <= 1.0
+    assert ns_ifu01.core_flags(broken, th).value >= 10.0
+
+
+def test_source_free_scene_extracts_to_zero(pytestconfig, tmp_path):
+    from tests._builds import scenario_variant
+
+    path = scenario_variant(pytestconfig, "faint_point_g140h_nrs2", "source_free_g140h",
+                            source_flux_mjy=0.0)
+    dataset = build(pytestconfig, SyntheticSpec(path, with_reference=False,
+                                                options=(("center_xy", (20.0, 20.0)),)))
+    spec = read_spectrum(dataset.x1d[0])
+    flux = spec.flux_jy[np.isfinite(spec.flux_jy)]
+    # bin by 16 planes (beyond the correlation length cube building introduces)
+    binned = flux[: flux.size // 16 * 16].reshape(-1, 16).mean(axis=1)
+    standard_error = binned.std(ddof=1) / np.sqrt(binned.size)
+    assert abs(binned.mean()) < 3 * standard_error, (binned.mean(), standard_error)
+
+
+def test_products_are_pipeline_products(pytestconfig):
+    from stdatamodels.jwst import datamodels
+
+    dataset = build(pytestconfig, SyntheticSpec(BRIGHT, with_scales=True))
+    cube = read_cube(dataset.s3d[0])
+    assert cube.bunit == "MJy/sr"
+    ra, dec = cube.pixel_to_sky(np.array([10.0]), np.array([10.0]), cube.wavelength_um[:1])
+    assert np.isfinite(ra).all() and np.isfinite(dec).all()
+    with datamodels.open(dataset.s3d[0]) as model:
+        assert isinstance(model, datamodels.IFUCubeModel)
+        for ext in ("data", "err", "dq", "wmap"):
+            assert getattr(model, ext).shape == model.data.shape
+    with datamodels.open(dataset.x1d[0]) as model:
+        assert isinstance(model, datamodels.MultiSpecModel)
+        assert model.spec[0].spec_table.columns["flux"].unit == "Jy"
+    for path in dataset.cal:
+        with datamodels.open(path) as model:
+            assert isinstance(model, datamodels.IFUImageModel)
+            assert model.meta.bunit_data == "MJy/sr"
+        assert fits.getval(path, "IFQ_DEF") == "NONE"
+        assert "NS-IFU03 nsclean" in fits.getval(path, "IFQ_FIX")
+
+
+def test_config_rejects_bad_options():
+    with pytest.raises(ProcessingConfigError, match="NS-IFU09"):
+        ProcessingConfig(defects=frozenset({"NS-IFU09"}))
+    with pytest.raises(ProcessingConfigError, match="weighting"):
+        ProcessingConfig(weighting="nearest")
+    assert set(DEFECTS) == {"NS-IFU01", "NS-IFU02", "NS-IFU03", "NS-IFU04", "NS-IFU05"}
+
+
+def test_process_rejects_bad_input(tmp_path):
+    with pytest.raises(ProcessingError, match=r"no \*_rate\.fits"):
+        process(tmp_path, tmp_path / "out")
+    bad = tmp_path / "jw01_rate.fits"
+    bad.write_bytes(b"SIMPLE  = T" + b" " * 100)
+    with pytest.raises(ProcessingError, match=r"jw01_rate\.fits"):
+        process(tmp_path, tmp_path / "out")
+
+
+def test_cli_process_records_defects(noiseless_bright, tmp_path):
+    out = tmp_path / "cli"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ifuqa.cli", "process", str(noiseless_bright), "--out", str(out),
+         "--no-clean", "--no-outliers", "--defect", "NS-IFU04", "--spaxel-scale", "0.15"],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "time per stage" in proc.stdout
+    x1d = next(out.glob("*_x1d.fits"))
+    assert fits.getval(x1d, "IFQ_DEF") == "NS-IFU04"
+    assert fits.getval(x1d, "IFQ_CEN") == "nominal"
+    assert fits.getval(x1d, "IFQ_SPAX") == pytest.approx(0.15)
+    bad = subprocess.run([sys.executable, "-m", "ifuqa.cli", "process", str(noiseless_bright),
+                          "--out", str(out), "--defect", "NS-IFU99"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "NS-IFU99" in bad.stderr
