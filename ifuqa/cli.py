@@ -52,8 +52,6 @@ def _add_process(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coord-system", choices=("skyalign", "ifualign"), default="skyalign")
     parser.add_argument("--no-clean", action="store_true", help="skip NSClean 1/f cleaning")
     parser.add_argument("--no-outliers", action="store_true", help="skip outlier detection")
-    parser.add_argument("--trace-model", action="store_true",
-                        help="oversample with jwst's adaptive trace model before cube building")
     parser.add_argument("--radius-fwhm", type=float, default=2.0,
                         help="extraction radius in PSF FWHM (default 2)")
     parser.add_argument("--center-xy", type=float, nargs=2, default=None, metavar=("X", "Y"),
@@ -69,7 +67,7 @@ def _run_process(args: argparse.Namespace) -> int:
     config = ProcessingConfig(
         defects=frozenset(args.defect), spaxel_arcsec=args.spaxel_scale,
         wave_step_um=args.wave_step, weighting=args.weighting, coord_system=args.coord_system,
-        clean=not args.no_clean, outliers=not args.no_outliers, trace_model=args.trace_model,
+        clean=not args.no_clean, outliers=not args.no_outliers,
         aperture_radius_fwhm=args.radius_fwhm,
         center_xy=tuple(args.center_xy) if args.center_xy else None)
     source = Path(args.input)
@@ -92,6 +90,38 @@ def _run_process(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path,
+                        help="product files or folders (rate, cal, s3d, x1d; searched recursively)")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="write the metrics as JSON (same format as --ifuqa-results)")
+    parser.add_argument("--html", type=Path, default=None, help="write an HTML report")
+    parser.add_argument("-m", dest="markers", default=None,
+                        help="marker expression, e.g. 'ns_ifu05' or 'ns_ifu01 or ns_ifu03'")
+    parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a threshold (repeatable)")
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    """Run the known-issue checks on the given products through pytest (same suite, same
+    results format as ``pytest --ifuqa-data``); returns pytest's exit code."""
+    import subprocess
+
+    from ifuqa.plugin import checks_dir
+
+    # a fresh interpreter: pytest must import the plugin and the checks itself
+    argv = [sys.executable, "-m", "pytest", str(checks_dir()), "-p", "no:cacheprovider", "-q",
+            "-o", "addopts=", *[f"--ifuqa-data={p.resolve()}" for p in args.paths]]
+    if args.results:
+        argv.append(f"--ifuqa-results={args.results}")
+    if args.html:
+        argv += [f"--html={args.html}", "--self-contained-html"]
+    if args.markers:
+        argv += ["-m", args.markers]
+    argv += [f"--ifuqa-threshold={t}" for t in args.threshold]
+    return subprocess.call(argv)
+
+
 def _add_list(parser: argparse.ArgumentParser) -> None:
     del parser
 
@@ -110,6 +140,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "simulate": ("render a scenario into rate files and truth.json", _add_simulate, _run_simulate),
     "process": ("run the processing chain (with the fixes, or re-creating a known defect)",
                 _add_process, _run_process),
+    "check": ("run the known-issue checks on products (e.g. from `ifuqa process`)",
+              _add_check, _run_check),
     "list": ("list the embedded scenario catalogue", _add_list, _run_list),
 }
 

@@ -88,12 +88,17 @@ class SyntheticSpec:
         return f"{name}[{tags}]" if tags else name
 
 
+BUILD_FORMAT = 3
+"""Bumped whenever simulated or processed products change, so that cached builds are redone."""
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import version
 
     from ifuqa import __version__
 
-    return {"ifuqa": __version__, "jwst": version("jwst"), "stcal": version("stcal")}
+    return {"ifuqa": __version__, "build_format": str(BUILD_FORMAT), "jwst": version("jwst"),
+            "stcal": version("stcal")}
 
 
 def _key(spec: SyntheticSpec) -> str:

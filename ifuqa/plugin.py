@@ -70,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ifuqa", "NIRSpec IFU quality assurance")
     group.addoption(OPTION_RUN, action="store_true", default=False,
                     help="run the known-issue checks on the synthetic scenario catalogue")
-    group.addoption(OPTION_DATA, nargs="+", default=None, metavar="PATH",
+    group.addoption(OPTION_DATA, nargs="+", action="extend", default=None, metavar="PATH",
                     help="run the known-issue checks on your own products (files or folders)")
     group.addoption(OPTION_SCENARIO, action="append", default=None, metavar="NAME",
                     help="scenario (catalogue name or TOML path) to run; repeatable "
@@ -119,7 +119,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "markers", f"{issue.lower().replace('-', '_')}: checks of known issue {issue}")
     config.stash[results_key] = []
     config.stash[datasets_key] = {}
-    config.pluginmanager.register(ResultCollector(config), "ifuqa-results")
+    collector = ResultCollector(config)
+    config.pluginmanager.register(collector, "ifuqa-results")
+    if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
+        config.pluginmanager.register(HtmlReport(collector), "ifuqa-html")
 
 
 def selected_scenarios(config: pytest.Config) -> list[str]:
@@ -145,14 +148,28 @@ def _dataset_params(config: pytest.Config) -> list[tuple[str, Any]]:
         defects = tuple(sorted(config.getoption(OPTION_DEFECT)))
         for name in selected_scenarios(config):
             scenario = load_scenario(name)
-            point = scenario.sources[0].kind == "point"
-            spec = SyntheticSpec(name, defects=defects,
-                                 with_scales=point and len(scenario.dithers) >= 4)
+            spec = SyntheticSpec(name, defects=defects, **_extras_for(scenario))
             params.append((spec.label, spec))
     for path_group in _user_datasets(config):
         params.append((path_group.name, path_group))
     config.stash[datasets_key]["params"] = params
     return params
+
+
+def _extras_for(scenario: Any) -> dict[str, bool]:
+    """Which extra products a synthetic scenario gets (they cost processing time).
+
+    * the noiseless reference cube (true PSF peak, NS-IFU01): dithered (>= 4 positions) point
+      sources;
+    * the spaxel-scale study (NS-IFU02): those of them that are well centred (no pointing
+      offset, no drift) and not PRISM (whose 0.6–5.3 µm band makes three extra cubes costly).
+    """
+    src = scenario.sources[0]
+    dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
+    centred = tuple(scenario.pointing_offset) == (0.0, 0.0) and tuple(src.drift_mas) == (0.0,
+                                                                                          0.0)
+    return {"with_reference": dithered_point,
+            "with_scales": dithered_point and centred and scenario.grating != "PRISM"}
 
 
 def _user_datasets(config: pytest.Config) -> list[Any]:
@@ -320,6 +337,61 @@ class ResultCollector:
         terminalreporter.section("ifuqa known-issue summary")
         for line in summary_lines(self.records):
             terminalreporter.write_line(line)
+
+
+class HtmlReport:
+    """pytest-html additions: the summary matrix on top, a figure per metric, versions."""
+
+    def __init__(self, collector: ResultCollector) -> None:
+        self.collector = collector
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Add the software versions (jwst, stdatamodels, CRDS context, ...) to the
+        environment table."""
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:  # pragma: no cover - pytest-html always brings pytest-metadata
+            return
+        from ifuqa.report import environment_rows
+
+        for name, value in environment_rows():
+            config.stash[metadata_key][name] = value
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        """Embed the figures of the metrics this test recorded (base64 PNG)."""
+        outcome = yield
+        report = outcome.get_result()
+        if report.when != "call":
+            return
+        plots = item.stash.get(_plots_key, [])
+        if not plots:
+            return
+        import base64
+
+        from pytest_html import extras
+
+        from ifuqa.report import figure_png
+
+        extra = getattr(report, "extras", [])
+        for record, plot in plots:
+            title = f"{record['issue']} {record['metric']} — {record['dataset']}"
+            try:
+                png = figure_png(record["metric"], title, plot)
+            except Exception as exc:
+                png = None
+                extra.append(extras.text(f"figure failed: {exc}", name=record["metric"]))
+            if png:
+                extra.append(extras.png(base64.b64encode(png).decode(), name=record["metric"]))
+        report.extras = extra
+
+    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list) -> None:
+        """The known issue × dataset matrix (worst verdict per cell) at the top."""
+        from ifuqa.report import summary_matrix_html
+
+        if self.collector.records:
+            prefix.append("<h2>ifuqa: known issues × datasets</h2>")
+            prefix.append(summary_matrix_html(self.collector.records))
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,40 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Cube", "ProductError", "Spectrum", "read_cube", "read_spectrum"]
+__all__ = ["Cube", "ProductError", "Spectrum", "probe_fits", "read_cube", "read_spectrum"]
 
 
 class ProductError(ValueError):
     """A product cannot be used: the message names the file and the reason."""
+
+
+def probe_fits(path: Path) -> None:
+    """Open a file with astropy (closing it again) to reject non-FITS, truncated or corrupt
+    files with a named error before stdatamodels reads it (which can leave the file open on
+    failure).
+
+    Raises
+    ------
+    ProductError
+        The file is not a readable FITS file.
+    """
+    import warnings
+
+    from astropy.io import fits
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(path, memmap=False) as hdul:
+                hdul.verify("silentfix")
+                for hdu in hdul:
+                    _ = hdu.header
+                    if hdu.data is not None:
+                        _ = hdu.data.shape
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ProductError(f"{path}: not a readable FITS file ({reason})") from exc
 
 
 def _open(path: Path) -> Any:
@@ -26,6 +55,7 @@ def _open(path: Path) -> Any:
         raise ProductError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise ProductError(f"{path}: empty file")
+    probe_fits(path)
     try:
         return datamodels.open(path)
     except Exception as exc:

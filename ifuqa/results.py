@@ -48,6 +48,7 @@ def write_results(path: Path, records: list[dict]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as fh:
         json.dump(payload, fh, indent=1, allow_nan=False)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 

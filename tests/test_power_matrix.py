@@ -171,9 +171,9 @@ def test_ns_ifu04_centroid_matches_truth(offset):
 
 @pytest.fixture(scope="module")
 def bright_ns_ifu05_small_aperture(pytestconfig):
-    """No mitigation (one dither position, no trace model) and a single-spaxel-sized aperture."""
+    """No mitigation (one dither position) and a single-spaxel-sized aperture (r = 0.05")."""
     return build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU05",), with_reference=False,
-                                             options=(("aperture_radius_fwhm", 0.5),)))
+                                             options=(("aperture_radius_arcsec", 0.05),)))
 
 
 def test_ns_ifu05_wiggle_power(bright, bright_ns_ifu05_small_aperture):
@@ -201,7 +201,7 @@ DRIFTS = {0: [0.0, 0.0], 20: [12.0, 16.0], 40: [24.0, 32.0]}
 def drifting(request, pytestconfig):
     mas = request.param
     path = scenario_variant(pytestconfig, "drift_point_g235m", f"drift_{mas}mas",
-                            source_drift_mas=DRIFTS[mas])
+                            source_drift_mas=DRIFTS[mas], wavelength_range_um=[1.8, 2.5])
     return mas, build(pytestconfig, SyntheticSpec(path, with_reference=False))
 
 

@@ -127,7 +127,7 @@ def test_products_are_pipeline_products(pytestconfig):
     assert np.isfinite(ra).all() and np.isfinite(dec).all()
     with datamodels.open(dataset.s3d[0]) as model:
         assert isinstance(model, datamodels.IFUCubeModel)
-        for ext in ("data", "err", "dq", "wmap"):
+        for ext in ("data", "err", "dq", "weightmap"):
             assert getattr(model, ext).shape == model.data.shape
     with datamodels.open(dataset.x1d[0]) as model:
         assert isinstance(model, datamodels.MultiSpecModel)
@@ -137,7 +137,8 @@ def test_products_are_pipeline_products(pytestconfig):
             assert isinstance(model, datamodels.IFUImageModel)
             assert model.meta.bunit_data == "MJy/sr"
         assert fits.getval(path, "IFQ_DEF") == "NONE"
-        assert "NS-IFU03 nsclean" in fits.getval(path, "IFQ_FIX")
+        assert fits.getval(path, "IFQ_FIX") == "NS-IFU01,NS-IFU02,NS-IFU03,NS-IFU04,NS-IFU05"
+        assert any("nsclean" in h for h in fits.getheader(path)["HISTORY"])
 
 
 def test_config_rejects_bad_options():
@@ -173,3 +174,21 @@ def test_cli_process_records_defects(noiseless_bright, tmp_path):
                           "--out", str(out), "--defect", "NS-IFU99"],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "NS-IFU99" in bad.stderr
+
+
+def test_ifuqa_check_runs_the_suite_on_processed_products(pytestconfig, tmp_path):
+    dataset = build(pytestconfig, SyntheticSpec(BRIGHT, with_scales=True))
+    results = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ifuqa.cli", "check", str(dataset.s3d[0].parent),
+         "--results", str(results), "-m", "ns_ifu04 or ns_ifu06 or ns_ifu01"],
+        capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    records = json.loads(results.read_text())["records"]
+    verdicts = {(r["issue"], r["metric"]): r["verdict"] for r in records}
+    assert verdicts[("NS-IFU04", "extraction_offset")] == "pass"
+    assert verdicts[("NS-IFU06", "centroid_drift")] == "pass"
+    assert verdicts[("NS-IFU01", "psf_peak_hole_depth")] == "pass"
+    # truth-only metrics skip on a user's products, and say why
+    skipped = [r for r in records if r["verdict"] == "skip"]
+    assert skipped and all(r["message"] for r in skipped)

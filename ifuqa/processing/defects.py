@@ -16,7 +16,7 @@ NS-IFU02  point sources calibrated in flux density per pixel (MJy) instead of su
 NS-IFU03  no 1/f (NSClean) cleaning of the count-rate images
 NS-IFU04  1-D extraction at the nominal target position from the header instead of the
           source centroid (no ``ifu_autocen``)
-NS-IFU05  only the first dither position goes into the cube and no trace-model oversampling
+NS-IFU05  only the first dither position goes into the cube (no dither combination)
 ========  ==================================================================================
 
 NS-IFU06 (centroid drift with wavelength) has no pipeline fix and hence no switch.
@@ -34,7 +34,7 @@ DEFECTS: dict[str, str] = {
     "NS-IFU02": "point sources in flux-density units into cube building",
     "NS-IFU03": "no 1/f noise cleaning (NSClean off)",
     "NS-IFU04": "1-D extraction at the nominal position (no auto-centring)",
-    "NS-IFU05": "no dither combination and no trace-model oversampling",
+    "NS-IFU05": "no dither combination (first dither position only)",
 }
 
 
@@ -62,8 +62,6 @@ class ProcessingConfig:
         Apply NSClean (1/f) cleaning.
     outliers : bool
         Run IFU outlier detection (needs at least two dithers).
-    trace_model : bool
-        Oversample with jwst's adaptive trace model before cube building.
     kernel_size, threshold_percent : str, float
         IFU outlier-detection parameters (jwst defaults).
     aperture_radius_fwhm : float
@@ -86,7 +84,6 @@ class ProcessingConfig:
     coord_system: str = "skyalign"
     clean: bool = True
     outliers: bool = True
-    trace_model: bool = False
     kernel_size: str = "7 7"
     threshold_percent: float = 99.8
     aperture_radius_fwhm: float = 2.0
@@ -141,11 +138,6 @@ class ProcessingConfig:
         """True when only the first dither position is used (NS-IFU05 defect)."""
         return "NS-IFU05" in self.defects
 
-    @property
-    def effective_trace_model(self) -> bool:
-        """Whether the adaptive trace model oversampling runs."""
-        return self.trace_model and "NS-IFU05" not in self.defects
-
     def fixes(self) -> list[str]:
         """Human-readable list of the fixes in force (recorded in product headers)."""
         out = []
@@ -159,8 +151,7 @@ class ProcessingConfig:
         if self.effective_autocenter or self.center_xy is not None:
             out.append("NS-IFU04 " + ("center_xy" if self.center_xy is not None else "autocen"))
         if not self.single_dither:
-            out.append("NS-IFU05 dither combination"
-                       + (" + adaptive trace model" if self.effective_trace_model else ""))
+            out.append("NS-IFU05 dither combination")
         return out
 
     def with_defects(self, *ids: str) -> ProcessingConfig:

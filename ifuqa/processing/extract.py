@@ -251,4 +251,8 @@ def _add_keywords(path, keywords: dict) -> None:
 
     with fits.open(path, mode="update") as hdul:
         for key, value in keywords.items():
-            hdul[0].header[key] = value
+            if key == "HISTORY":
+                for line in value:
+                    hdul[0].header.add_history(line)
+            else:
+                hdul[0].header[key] = value

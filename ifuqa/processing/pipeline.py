@@ -25,7 +25,7 @@ from ifuqa.instrument.dispersers import get_disperser
 from ifuqa.instrument.layout import pixel_map, unilluminated_mask
 from ifuqa.instrument.sky import Pointing
 from ifuqa.processing.calibrate import calibrate_pixels
-from ifuqa.processing.defects import ProcessingConfig
+from ifuqa.processing.defects import DEFECTS, ProcessingConfig
 
 __all__ = ["ProcessingError", "ProcessingResult", "find_rate_files", "process"]
 
@@ -76,6 +76,12 @@ def find_rate_files(folder: Path) -> list[Path]:
 def _open_rate(path: Path) -> _Exposure:
     from stdatamodels.jwst import datamodels
 
+    from ifuqa.products import ProductError, probe_fits
+
+    try:
+        probe_fits(path)
+    except ProductError as exc:
+        raise ProcessingError(str(exc)) from exc
     try:
         model = datamodels.open(path)
     except Exception as exc:
@@ -111,11 +117,13 @@ def _stage(result: ProcessingResult, name: str, *, jwst: bool = False):
         result.jwst_time_s += elapsed
 
 
-def _keywords(config: ProcessingConfig) -> dict[str, str | float]:
+def _keywords(config: ProcessingConfig) -> dict[str, object]:
     return {
         "IFQ_VER": __version__,
         "IFQ_DEF": ",".join(sorted(config.defects)) or "NONE",
-        "IFQ_FIX": "; ".join(config.fixes())[:68] or "NONE",
+        "IFQ_FIX": ",".join(f.split()[0] for f in config.fixes()) or "NONE",
+        "HISTORY": [f"ifuqa fix: {f}" for f in config.fixes()]
+        + [f"ifuqa defect re-created: {d} ({DEFECTS[d]})" for d in sorted(config.defects)],
         "IFQ_WGT": config.weighting,
         "IFQ_SPAX": config.spaxel_arcsec,
         "IFQ_CSYS": config.coord_system,
@@ -413,4 +421,8 @@ def _add_keywords(path: Path, keywords: dict) -> None:
 
     with fits.open(path, mode="update") as hdul:
         for key, value in keywords.items():
-            hdul[0].header[key] = value
+            if key == "HISTORY":
+                for line in value:
+                    hdul[0].header.add_history(line)
+            else:
+                hdul[0].header[key] = value
