@@ -171,9 +171,11 @@ def test_ns_ifu04_centroid_matches_truth(offset):
 
 @pytest.fixture(scope="module")
 def bright_ns_ifu05_small_aperture(pytestconfig):
-    """No mitigation (one dither position) and a single-spaxel-sized aperture (r = 0.05")."""
+    """No mitigation (one dither position) and a single-spaxel extraction: r = 0.05" (half a
+    spaxel) on the brightest spaxel."""
     return build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU05",), with_reference=False,
-                                             options=(("aperture_radius_arcsec", 0.05),)))
+                                             options=(("aperture_radius_arcsec", 0.05),
+                                                      ("brightest_spaxel", True))))
 
 
 def test_ns_ifu05_wiggle_power(bright, bright_ns_ifu05_small_aperture):

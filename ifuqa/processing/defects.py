@@ -73,6 +73,9 @@ class ProcessingConfig:
         Inner/outer radius of a background annulus in FWHM units.
     autocenter : bool
         Centre the aperture on the source (jwst's ``ifu_autocen``); else the header's target.
+    brightest_spaxel : bool
+        Centre the aperture on the centre of the brightest spaxel of the white-light image
+        (a single-spaxel extraction together with ``aperture_radius_arcsec`` ≤ half a spaxel).
     center_xy : (float, float) or None
         Explicit aperture centre (cube pixels, 0-based), overriding both.
     """
@@ -90,6 +93,7 @@ class ProcessingConfig:
     aperture_radius_arcsec: float | None = None
     background_annulus_fwhm: tuple[float, float] | None = None
     autocenter: bool = True
+    brightest_spaxel: bool = False
     center_xy: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:

@@ -136,7 +136,8 @@ def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,
                          radius_arcsec: float | None = None,
                          annulus_fwhm: tuple[float, float] | None = None,
                          center_xy: tuple[float, float] | None = None,
-                         autocenter: bool = True, apply_apcorr: bool = True) -> Extraction:
+                         autocenter: bool = True, apply_apcorr: bool = True,
+                         brightest_spaxel: bool = False) -> Extraction:
     """Extract a point source's spectrum from a cube.
 
     Parameters
@@ -157,6 +158,8 @@ def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,
         Centre on the source like jwst's ``ifu_autocen``; otherwise at the header's target.
     apply_apcorr : bool
         Divide by the encircled energy of the known PSF in the aperture.
+    brightest_spaxel : bool
+        Centre on the brightest spaxel of the white-light image (overrides auto-centring).
 
     Returns
     -------
@@ -170,6 +173,13 @@ def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,
     spaxel = abs(float(cube.meta.wcsinfo.cdelt1)) * 3600.0
     if center_xy is not None:
         center, how = (float(center_xy[0]), float(center_xy[1])), "center_xy"
+    elif brightest_spaxel:
+        from ifuqa.metrics.nanstat import nanmedian
+
+        white = nanmedian(data, axis=0)
+        iy, ix = np.unravel_index(np.nanargmax(np.where(np.isfinite(white), white, -np.inf)),
+                                  white.shape)
+        center, how = (float(ix), float(iy)), "brightest spaxel"
     elif autocenter:
         from ifuqa.processing.jwst_adapter import ifu_autocenter
 

@@ -351,7 +351,8 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
             cube, psf=psf, radius_fwhm=config.aperture_radius_fwhm,
             radius_arcsec=config.aperture_radius_arcsec,
             annulus_fwhm=config.background_annulus_fwhm, center_xy=config.center_xy,
-            autocenter=config.effective_autocenter)
+            autocenter=config.effective_autocenter,
+            brightest_spaxel=config.brightest_spaxel and "NS-IFU04" not in config.defects)
         x1d_path = out / f"{_stem(exposures[0].path)}_x1d.fits"
         write_x1d(x1d_path, extraction, cube, keywords=_keywords(config) | {
             "IFQ_CEN": extraction.centering,
