@@ -36,8 +36,8 @@ def hole(dataset, thresholds) -> MetricResult:
 def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
     """Depth of the PSF peak against the no-rejection reference cube (deepest of ``n_bins``)."""
     if dataset.reference_s3d is None:
-        raise NotApplicable("no reference cube built without outlier rejection (synthetic "
-                            "datasets only)")
+        raise NotApplicable("no noiseless reference cube for this dataset (built for "
+                            "dithered, centred synthetic point sources only)")
     cube = the_cube(dataset.s3d)
     threshold = thresholds["ns_ifu01.peak_depth_percent"]
     # the peak spaxel carries ~1/4 of the bin's aperture S/N; 3 sigma below the threshold

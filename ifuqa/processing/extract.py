@@ -19,6 +19,7 @@ import numpy as np
 
 from ifuqa.instrument.photometry import SR_PER_ARCSEC2
 from ifuqa.metrics.nanstat import nanmedian
+from ifuqa.processing.provenance import add_provenance
 
 __all__ = ["Extraction", "aperture_sums", "cube_wavelengths", "extract_point_source",
            "nominal_position", "write_x1d"]
@@ -252,17 +253,4 @@ def write_x1d(path, extraction: Extraction, cube, *, keywords: dict | None = Non
     out.save(path)
     out.close()
     if keywords:
-        _add_keywords(path, keywords)
-
-
-def _add_keywords(path, keywords: dict) -> None:
-    """Record ifuqa provenance keywords in the primary header of a product we wrote."""
-    from astropy.io import fits
-
-    with fits.open(path, mode="update") as hdul:
-        for key, value in keywords.items():
-            if key == "HISTORY":
-                for line in value:
-                    hdul[0].header.add_history(line)
-            else:
-                hdul[0].header[key] = value
+        add_provenance(path, keywords)

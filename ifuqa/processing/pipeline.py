@@ -26,6 +26,7 @@ from ifuqa.instrument.layout import pixel_map, unilluminated_mask
 from ifuqa.instrument.sky import Pointing
 from ifuqa.processing.calibrate import calibrate_pixels
 from ifuqa.processing.defects import DEFECTS, ProcessingConfig
+from ifuqa.processing.provenance import add_provenance
 
 __all__ = ["ProcessingError", "ProcessingResult", "find_rate_files", "process"]
 
@@ -340,7 +341,7 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
     cube.meta.filename = cube_path.name
     with _stage(result, "write s3d"):
         cube.save(cube_path)
-        _add_keywords(cube_path, _keywords(config))
+        add_provenance(cube_path, _keywords(config))
     result.cube_file = cube_path
 
     with _stage(result, "extract 1-D"):
@@ -396,7 +397,7 @@ def _write_cleaned(path: Path, exposure: _Exposure, data: np.ndarray,
     model.meta.cal_step.nsclean = "COMPLETE"
     model.save(path)
     model.close()
-    _add_keywords(path, _keywords(config))
+    add_provenance(path, _keywords(config))
 
 
 def _write_cal(path: Path, exposure: _Exposure, pixmap, cal, dq: np.ndarray,
@@ -414,16 +415,4 @@ def _write_cal(path: Path, exposure: _Exposure, pixmap, cal, dq: np.ndarray,
     model.meta.cal_step.nsclean = "COMPLETE" if config.effective_clean else "SKIPPED"
     model.save(path)
     model.close()
-    _add_keywords(path, _keywords(config))
-
-
-def _add_keywords(path: Path, keywords: dict) -> None:
-    from astropy.io import fits
-
-    with fits.open(path, mode="update") as hdul:
-        for key, value in keywords.items():
-            if key == "HISTORY":
-                for line in value:
-                    hdul[0].header.add_history(line)
-            else:
-                hdul[0].header[key] = value
+    add_provenance(path, _keywords(config))
