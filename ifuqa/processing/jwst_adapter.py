@@ -56,6 +56,7 @@ __all__ = [
     "TraceOversampleResult",
     "check_cube_kernels",
     "check_jwst_api",
+    "chunked_medfilt",
     "drizzle_cube_kernel",
     "extract_ifu_cube",
     "finish_spaxels",
@@ -324,6 +325,15 @@ def check_jwst_api() -> list[str]:
             problems.append(f"changed: {_NSCLEAN_MOD}.NSClean.clean no longer contains {gone}")
 
     try:
+        ifu_module = importlib.import_module("jwst.outlier_detection.ifu")
+        if callable(getattr(ifu_module, "medfilt", None)):
+            checked.append("jwst.outlier_detection.ifu.medfilt (swapped for chunked_medfilt)")
+        else:
+            problems.append("missing: jwst.outlier_detection.ifu.medfilt (ifu_outlier_flags "
+                            "replaces it with the memory-saving chunked_medfilt)")
+    except ImportError as exc:
+        problems.append(f"missing: jwst.outlier_detection.ifu ({exc})")
+    try:
         check_cube_kernels()
         checked.append("cube_build C kernels (cube_wrapper_driz, cube_wrapper, radec2std)")
     except Exception as exc:
@@ -459,6 +469,39 @@ def _ensure_meta(model: Any, detector: str | None) -> None:
         meta.wcsinfo.dispersion_direction = 1  # NIRSpec: dispersion along x
 
 
+def chunked_medfilt(arr: ArrayLike, kern_size: Sequence[int], *,
+                    rows_per_chunk: int = 64) -> NDArray[np.float64]:
+    """
+    ``stcal.outlier_detection.utils.medfilt`` computed a block of rows at a time.
+
+    jwst's IFU outlier method normalises by this NaN-aware median filter. stcal evaluates it
+    on a sliding-window view of the whole 2048² image at once (``nanmedian`` over a
+    2048 × 2048 × 7 × 7 array, sorted through masked arrays), which peaks at ~7.7 GiB for one
+    detector. Every output pixel depends only on its own window, so filtering blocks of rows
+    of the zero-padded image gives identical values (a test compares them exactly) at a small
+    fraction of the memory. Used only inside :func:`ifu_outlier_flags`.
+    """
+    from stcal.outlier_detection.utils import medfilt
+
+    data = np.asarray(arr)
+    kern = [int(k) for k in kern_size]
+    if data.ndim != 2 or len(kern) != 2:
+        return medfilt(data, kern)
+    padded = np.pad(data, [[k // 2] for k in kern])
+    out = None
+    for start in range(0, data.shape[0], rows_per_chunk):
+        stop = min(start + rows_per_chunk, data.shape[0])
+        block = padded[start:stop + kern[0] - 1]
+        windows = np.lib.stride_tricks.sliding_window_view(block, kern)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
+            values = np.nanmedian(windows, axis=(-2, -1))
+        if out is None:
+            out = np.empty(data.shape, dtype=values.dtype)
+        out[start:stop] = values
+    return out
+
+
 def ifu_outlier_flags(
     models: Sequence[Any],
     *,
@@ -534,8 +577,12 @@ def ifu_outlier_flags(
     if len(copies) < 2:
         return [np.zeros(copies[0].data.shape, dtype=bool)]
 
+    from unittest import mock
+
+    import jwst.outlier_detection.ifu as jwst_ifu
+
     container = ModelContainer(copies)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), mock.patch.object(jwst_ifu, "medfilt", chunked_medfilt):
         # NaN-only neighbourhoods (e.g. inter-slice gaps) in nanmedian/nanpercentile
         warnings.filterwarnings("ignore", "All-NaN", RuntimeWarning)
         warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
