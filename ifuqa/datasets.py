@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Dataset", "SyntheticSpec", "build_synthetic", "flux_scales", "load_dataset_dir"]
+__all__ = ["Dataset", "SyntheticSpec", "build_synthetic", "load_dataset_dir"]
 
 FLUX_SCALES = (0.05, 0.1, 0.2)
 """Spaxel scales (arcsec) at which flux conservation is measured (NS-IFU02)."""
@@ -183,11 +183,6 @@ def _build(spec: SyntheticSpec, folder: Path) -> None:
                     _config(spec, spaxel_arcsec=scale,
                             aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache)
     (folder / "sim").write_text(str(sim))
-
-
-def flux_scales(dataset: Dataset) -> dict[float, Path]:
-    """x1d products at the flux-conservation spaxel scales (empty when not built)."""
-    return dict(dataset.scale_x1d)
 
 
 def load_dataset_dir(folder: Path, *, name: str, defects: tuple[str, ...] = ()) -> Dataset:
