@@ -83,7 +83,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(OPTION_THRESHOLD, action="append", default=[], metavar="NAME=VALUE",
                     help="override a check threshold (highest precedence)")
     group.addoption(OPTION_CACHE, default=None, metavar="DIR",
-                    help="cache folder for synthetic builds (default: pytest's cache)")
+                    help="cache folder for synthetic builds (default: pytest's cache, or "
+                         ".ifuqa-cache in the root folder with -p no:cacheprovider)")
     parser.addini(INI_SCENARIOS, type="linelist", default=[],
                   help="default scenarios when --ifuqa-scenario is not given")
     parser.addini(INI_THRESHOLDS, type="linelist", default=[],
@@ -200,9 +201,10 @@ def _cache_root(config: pytest.Config) -> Path:
     chosen = config.getoption(OPTION_CACHE)
     if chosen:
         return Path(chosen)
-    if config.cache is not None:
-        return Path(config.cache.mkdir("ifuqa-builds"))
-    return Path(".ifuqa-cache")
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None:
+        return Path(cache.mkdir("ifuqa-builds"))
+    return Path(config.rootpath) / ".ifuqa-cache"
 
 
 @pytest.fixture(scope="session")
