@@ -281,11 +281,6 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
         from ifuqa.processing.jwst_adapter import ifu_outlier_flags
 
         kernel, threshold = config.kernel_size, config.threshold_percent
-        models = []
-        for e in exposures:
-            m = e.model.copy()
-            m.data = data[e.path].astype(np.float32)
-            models.append(m)
         per_exposure = config.outliers_per_exposure
         key = cache.key("outliers", [cache.file_id(e.path) for e in exposures],
                         config.effective_clean, kernel, threshold, per_exposure) if cache else None
@@ -293,6 +288,11 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
         if hit is not None:
             flags = [hit[f"flags{i}"] for i in range(len(exposures))]
         else:
+            models = []  # the (cleaned) rates jwst judges; only built when not cached
+            for e in exposures:
+                m = e.model.copy()
+                m.data = data[e.path].astype(np.float32)
+                models.append(m)
             with _stage(result, "outlier detection", jwst=True):
                 if per_exposure:  # NS-IFU01 defect: no minimum across dithers
                     flags = [ifu_outlier_flags([m, m], kernel_size=kernel,
@@ -300,10 +300,11 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
                 else:
                     flags = ifu_outlier_flags(models, kernel_size=kernel,
                                               threshold_percent=threshold)
+            for m in models:
+                m.close()
             if cache:
                 cache.save(key, **{f"flags{i}": f for i, f in enumerate(flags)})
-        for e, m, flagged in zip(exposures, models, flags, strict=True):
-            m.close()
+        for e, flagged in zip(exposures, flags, strict=True):
             result.outlier_masks[e.path.name] = flagged
             dq[e.path][flagged] |= dqflags.pixel["OUTLIER"] | dqflags.pixel["DO_NOT_USE"]
 
