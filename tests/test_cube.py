@@ -113,7 +113,14 @@ def test_kernel_check_passes():
 
 
 def test_kernel_check_names_the_broken_symbol(monkeypatch):
-    monkeypatch.setattr(kernels, "_driz", lambda: (lambda *args: (np.zeros(3),) * 4))
+    real = kernels._cube_kernel
+
+    def broken_drizzle(module, name):
+        if name == "cube_wrapper_driz":  # returns the wrong tuple
+            return lambda *args: (np.zeros(3),) * 4
+        return real(module, name)
+
+    monkeypatch.setattr(kernels, "_cube_kernel", broken_drizzle)
     with pytest.raises(kernels.CubeKernelError, match="cube_wrapper_driz"):
         kernels.check_cube_kernels()
 

@@ -1230,24 +1230,13 @@ class SpaxelSums:
         self.iflux[sl] += other.iflux
 
 
-def _driz():
+def _cube_kernel(module: str, name: str) -> Any:
+    """A cube_build C kernel, or CubeKernelError naming it when it cannot be imported."""
     try:
-        from jwst.cube_build.cube_match_sky_driz import cube_wrapper_driz
-    except ImportError as exc:  # pragma: no cover - depends on the installed jwst
+        return _resolve(f"jwst.cube_build.{module}", name)
+    except (ImportError, AttributeError) as exc:  # pragma: no cover - depends on the jwst
         raise CubeKernelError(
-            "jwst.cube_build.cube_match_sky_driz.cube_wrapper_driz is not importable: "
-            f"{exc}") from exc
-    return cube_wrapper_driz
-
-
-def _pointcloud():
-    try:
-        from jwst.cube_build.cube_match_sky_pointcloud import cube_wrapper
-    except ImportError as exc:  # pragma: no cover - depends on the installed jwst
-        raise CubeKernelError(
-            "jwst.cube_build.cube_match_sky_pointcloud.cube_wrapper is not importable: "
-            f"{exc}") from exc
-    return cube_wrapper
+            f"jwst.cube_build.{module}.{name} is not importable: {exc}") from exc
 
 
 def _f8(a: np.ndarray) -> np.ndarray:
@@ -1321,7 +1310,7 @@ def drizzle_cube_kernel(
     npt = len(wv)
     det = np.zeros(npt, dtype=np.float64)
     z3 = _f8(cdelt3_normal)
-    result = _driz()(
+    result = _cube_kernel("cube_match_sky_driz", "cube_wrapper_driz")(
         _INSTRUMENT_NIRSPEC, 0, 0, 0, _OVERLAP_PARTIAL, _OVERLAP_FULL,
         _f8(xcoord), _f8(ycoord), _f8(zcoord), c1, c2, wv, fl, er, sl,
         xi1, eta1, xi2, eta2, xi3, eta3, xi4, eta4, dw, z3,
@@ -1368,7 +1357,7 @@ def shepard_cube_kernel(
     def const(v: float) -> np.ndarray:
         return np.full(npt, float(v))
 
-    result = _pointcloud()(
+    result = _cube_kernel("cube_match_sky_pointcloud", "cube_wrapper")(
         _INSTRUMENT_NIRSPEC, 0, _WEIGHT_TYPES[weighting], 0, 0, _OVERLAP_PARTIAL, _OVERLAP_FULL,
         _f8(xcoord), _f8(ycoord), _f8(zcoord), _f8(coord1), _f8(coord2), _f8(wave),
         _f8(flux), _f8(err), _f8(slice_no),
