@@ -101,11 +101,16 @@ def _versions() -> dict[str, str]:
             "stcal": version("stcal")}
 
 
-def _key(spec: SyntheticSpec) -> str:
+def _scenario_and_text(spec: SyntheticSpec):
+    """The spec's scenario and the bytes of its file (what the cache keys hash)."""
     from ifuqa.scenario import load_scenario
 
     scenario = load_scenario(spec.scenario)
-    text = Path(scenario.source_path).read_bytes() if scenario.source_path else b""
+    return scenario, (Path(scenario.source_path).read_bytes() if scenario.source_path else b"")
+
+
+def _key(spec: SyntheticSpec) -> str:
+    _, text = _scenario_and_text(spec)
     blob = json.dumps({"spec": repr(spec), "versions": _versions()}, sort_keys=True).encode()
     return hashlib.sha256(text + blob).hexdigest()[:16]
 
@@ -148,11 +153,9 @@ def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
 
 def _sim_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False) -> Path:
     """Simulations are shared by every processing of the same scenario and seed."""
-    from ifuqa.scenario import load_scenario
     from ifuqa.simulate import simulate
 
-    scenario = load_scenario(spec.scenario)
-    text = Path(scenario.source_path).read_bytes() if scenario.source_path else b""
+    scenario, text = _scenario_and_text(spec)
     key = hashlib.sha256(text + repr((spec.seed, noiseless, _versions())).encode()).hexdigest()
     sim = root / f"sim-{scenario.name}{'-noiseless' if noiseless else ''}-{key[:16]}"
     if not (sim / "truth.json").is_file():
