@@ -52,6 +52,9 @@ def _add_process(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coord-system", choices=("skyalign", "ifualign"), default="skyalign")
     parser.add_argument("--no-clean", action="store_true", help="skip NSClean 1/f cleaning")
     parser.add_argument("--no-outliers", action="store_true", help="skip outlier detection")
+    parser.add_argument("--trace-model", action="store_true",
+                        help="oversample the cal images with jwst's adaptive trace model before "
+                             "cube building (NS-IFU05 mitigation; off by default)")
     parser.add_argument("--radius-fwhm", type=float, default=2.0,
                         help="extraction radius in PSF FWHM (default 2)")
     parser.add_argument("--center-xy", type=float, nargs=2, default=None, metavar=("X", "Y"),
@@ -69,7 +72,8 @@ def _run_process(args: argparse.Namespace) -> int:
         wave_step_um=args.wave_step, weighting=args.weighting, coord_system=args.coord_system,
         clean=not args.no_clean, outliers=not args.no_outliers,
         aperture_radius_fwhm=args.radius_fwhm,
-        center_xy=tuple(args.center_xy) if args.center_xy else None)
+        center_xy=tuple(args.center_xy) if args.center_xy else None,
+        trace_model=args.trace_model)
     source = Path(args.input)
     if not source.exists():
         from ifuqa.scenario import load_scenario
@@ -122,6 +126,26 @@ def _run_check(args: argparse.Namespace) -> int:
     return subprocess.call(argv)
 
 
+def _add_compare(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", type=Path, help="reference run: results JSON or baseline")
+    parser.add_argument("b", type=Path, help="run to compare with it: results JSON or baseline")
+    parser.add_argument("--html", type=Path, default=None, help="also write the table as HTML")
+    parser.add_argument("--tolerance", action="append", default=[], metavar="NAME=SPEC",
+                        help="override a tolerance, e.g. ns_ifu05.wiggle_amplitude=abs:0.05,"
+                             "rel:0.1 (repeatable; over [tool.ifuqa.tolerances] of "
+                             "./pyproject.toml)")
+    parser.add_argument("--strict", action="store_true",
+                        help="also fail on metrics present in one run only")
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    """Side-by-side table of two runs; 1 on regressions, 2 on unreadable input."""
+    from ifuqa.compare import run
+
+    return run(args.a, args.b, html_path=args.html, tolerance=args.tolerance,
+               strict=args.strict)
+
+
 def _add_list(parser: argparse.ArgumentParser) -> None:
     del parser
 
@@ -143,6 +167,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "check": ("run the known-issue checks on products (e.g. from `ifuqa process`)",
               _add_check, _run_check),
     "list": ("list the embedded scenario catalogue", _add_list, _run_list),
+    "compare": ("compare two runs (results JSON or baselines) side by side; exit 1 on "
+                "regressions", _add_compare, _run_compare),
 }
 
 

@@ -1,8 +1,8 @@
 """Finding a user's products on disk and grouping them into datasets.
 
-Files are recognised by the pipeline's suffixes (``_rate``, ``_nsclean``, ``_cal``, ``_s3d``,
-``_x1d``; ``.fits`` or ``.fits.gz``); folders are searched recursively. Exposure-level products
-(rate/cal) are grouped by observation (the file name up to the exposure number,
+Files are recognised by the pipeline's suffixes (``_rate``, ``_nsclean``, ``_cal``, ``_crf``,
+``_s3d``, ``_x1d``; ``.fits`` or ``.fits.gz``); folders are searched recursively. Exposure-level
+products (rate/cal/crf) are grouped by observation (the file name up to the exposure number,
 ``jwPPPPPOOOVVV_GGSAA``); a cube and its x1d by their common stem. Nothing is opened here, so a
 corrupt file still becomes part of a dataset and is reported by the check that reads it.
 """
@@ -16,8 +16,8 @@ from ifuqa.datasets import Dataset
 
 __all__ = ["PRODUCT_SUFFIXES", "discover", "product_kind"]
 
-PRODUCT_SUFFIXES = ("rate", "nsclean", "cal", "s3d", "x1d")
-_PATTERN = re.compile(r"^(?P<stem>.+)_(?P<kind>rate|nsclean|cal|s3d|x1d)\.fits(\.gz)?$")
+PRODUCT_SUFFIXES = ("rate", "nsclean", "cal", "crf", "s3d", "x1d")
+_PATTERN = re.compile(r"^(?P<stem>.+)_(?P<kind>rate|nsclean|cal|crf|s3d|x1d)\.fits(\.gz)?$")
 _EXPOSURE = re.compile(r"^(?P<obs>jw\d{11}_\d{5})_\d{5}_[a-z0-9]+$", re.IGNORECASE)
 
 
@@ -30,11 +30,26 @@ def product_kind(path: Path) -> tuple[str, str] | None:
 
 
 def _group_of(stem: str, kind: str) -> str:
-    if kind in ("rate", "nsclean", "cal"):
+    if kind in ("rate", "nsclean", "cal", "crf"):
         match = _EXPOSURE.match(stem)
         if match:
             return match["obs"]
     return stem
+
+
+_FIELD = {"nsclean": "cleaned", "crf": "cal"}
+"""Dataset field of each product kind: a ``_crf`` (cal with stage-3 outlier flags) stands in
+for its ``_cal``."""
+
+
+def _prefer_crf(paths: list[Path]) -> list[Path]:
+    """One calibrated image per exposure: the ``_crf`` when present, else the ``_cal``."""
+    by_stem: dict[str, Path] = {}
+    for path in paths:
+        stem, kind = product_kind(path)  # type: ignore[misc]
+        if stem not in by_stem or kind == "crf":
+            by_stem[stem] = path
+    return sorted(by_stem.values())
 
 
 def discover(paths: list[Path]) -> list[Dataset]:
@@ -72,7 +87,9 @@ def discover(paths: list[Path]) -> list[Dataset]:
         stem, kind = product_kind(path)  # type: ignore[misc]
         key = _group_of(stem, kind)
         ds = groups.setdefault(key, Dataset(name=key))
-        getattr(ds, kind if kind != "nsclean" else "cleaned").append(path)
+        getattr(ds, _FIELD.get(kind, kind)).append(path)
+    for ds in groups.values():
+        ds.cal = _prefer_crf(ds.cal)
     # attach cubes/spectra named after an observation to that observation's exposures
     for key in list(groups):
         ds = groups[key]

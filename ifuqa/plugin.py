@@ -15,8 +15,19 @@ Running the checks
     Write every metric as JSON (see :mod:`ifuqa.results`).
 ``--ifuqa-threshold NAME=VALUE``
     Override a threshold (see :mod:`ifuqa.thresholds` for names and precedence).
+``--ifuqa-generate-baseline PATH`` / ``--ifuqa-baseline PATH``
+    Regression gate: write the run's metrics as a baseline, or compare every metric with one
+    (a metric worse than its tolerance, or missing from the baseline, fails its test; an
+    unusable baseline or one that compares nothing fails the run). See :mod:`ifuqa.gate`.
+``--ifuqa-tolerance NAME=SPEC``
+    Override a regression tolerance (ini ``ifuqa_tolerances``, ``[tool.ifuqa.tolerances]``;
+    see :mod:`ifuqa.tolerances`).
 ``--ifuqa-cache DIR``
     Where synthetic builds are cached (default: pytest's cache folder).
+``--ifuqa-power-matrix``
+    Also run each known issue's checks on its defect dataset (ini ``ifuqa_power_matrix``),
+    expecting them to fail, and show the defect-vs-fix power matrix in the HTML report (see
+    :mod:`ifuqa.power`).
 
 Markers
 -------
@@ -46,6 +57,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ifuqa import gate
+
 if TYPE_CHECKING:
     from ifuqa.simulate import SimulationResult
 
@@ -56,10 +69,13 @@ OPTION_DEFECT = "--ifuqa-defect"
 OPTION_RESULTS = "--ifuqa-results"
 OPTION_THRESHOLD = "--ifuqa-threshold"
 OPTION_CACHE = "--ifuqa-cache"
+OPTION_POWER = "--ifuqa-power-matrix"
 INI_SCENARIOS = "ifuqa_scenarios"
+INI_POWER = "ifuqa_power_matrix"
 INI_THRESHOLDS = "ifuqa_thresholds"
 ISSUES = ("NS-IFU01", "NS-IFU02", "NS-IFU03", "NS-IFU04", "NS-IFU05", "NS-IFU06")
 RECORD_KEY = "ifuqa_record"
+APPLICABILITY_KEY = "ifuqa_applicability"
 
 results_key = pytest.StashKey[list]()
 datasets_key = pytest.StashKey[dict]()
@@ -85,10 +101,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(OPTION_CACHE, default=None, metavar="DIR",
                     help="cache folder for synthetic builds (default: pytest's cache, or "
                          ".ifuqa-cache in the root folder with -p no:cacheprovider)")
+    group.addoption(OPTION_POWER, action="store_true", default=False,
+                    help="with --ifuqa, also run the checks on each known issue's defect "
+                         "dataset (expected to fail) and report the defect-vs-fix power matrix")
+    parser.addini(INI_POWER, type="bool", default=False,
+                  help="run the power matrix (as --ifuqa-power-matrix)")
     parser.addini(INI_SCENARIOS, type="linelist", default=[],
                   help="default scenarios when --ifuqa-scenario is not given")
     parser.addini(INI_THRESHOLDS, type="linelist", default=[],
                   help="threshold overrides, one 'name = value' per line")
+    gate.addoption(group, parser)
 
 
 def checks_dir() -> Path:
@@ -115,6 +137,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers; prepare the results store."""
+    if config.getoption(OPTION_POWER) and config.getoption(OPTION_DEFECT):
+        raise pytest.UsageError(f"{OPTION_POWER} compares the fixed datasets with each known "
+                                f"issue's defect dataset: drop {OPTION_DEFECT}")
     for issue in ISSUES:
         config.addinivalue_line(
             "markers", f"{issue.lower().replace('-', '_')}: checks of known issue {issue}")
@@ -122,6 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[datasets_key] = {}
     collector = ResultCollector(config)
     config.pluginmanager.register(collector, "ifuqa-results")
+    config.stash[gate.gate_key] = gate.RegressionGate(config, config.stash[results_key])
+    config.pluginmanager.register(config.stash[gate.gate_key], gate.PLUGIN_NAME)
     if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
         config.pluginmanager.register(HtmlReport(collector), "ifuqa-html")
 
@@ -151,10 +178,35 @@ def _dataset_params(config: pytest.Config) -> list[tuple[str, Any]]:
             scenario = load_scenario(name)
             spec = SyntheticSpec(name, defects=defects, **_extras_for(scenario))
             params.append((spec.label, spec))
+        if _power_on(config):
+            params.extend(_power_params(config, params))
     for path_group in _user_datasets(config):
         params.append((path_group.name, path_group))
     config.stash[datasets_key]["params"] = params
     return params
+
+
+def _power_on(config: pytest.Config) -> bool:
+    """Whether the power matrix runs: ``--ifuqa`` with ``--ifuqa-power-matrix`` (or the ini key),
+    and no ``--ifuqa-defect`` (which makes the fixed datasets defective; together with the
+    command-line flag that is a usage error, see :func:`pytest_configure`)."""
+    return bool(config.getoption(OPTION_RUN) and not config.getoption(OPTION_DEFECT)
+                and (config.getoption(OPTION_POWER) or config.getini(INI_POWER)))
+
+
+def _power_params(config: pytest.Config, fixed: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The defect datasets of the power matrix for the run's scenarios (see
+    :mod:`ifuqa.power`); stashes ``power`` (defect label -> row) and ``power_layout``."""
+    from ifuqa.power import power_datasets
+
+    labels = {spec.scenario: label for label, spec in fixed}
+    rows, layout, extra = {}, [], []
+    for row, spec in power_datasets(labels, _cache_root(config)):
+        rows[spec.label] = row
+        layout.append((row, labels[row.scenario], spec.label))
+        extra.append((spec.label, spec))
+    config.stash[datasets_key].update(power=rows, power_layout=layout)
+    return extra
 
 
 def _extras_for(scenario: Any) -> dict[str, bool]:
@@ -193,8 +245,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 None, marks=pytest.mark.skip(reason="no ifuqa datasets: run with --ifuqa or "
                                                     "--ifuqa-data PATH"))], ids=["no-data"])
             return
+        power = metafunc.config.stash[datasets_key].get("power")
+        if power:  # defect datasets: only the checks they must fail, expected to fail
+            from ifuqa.power import power_params
+
+            params = power_params(metafunc.function.__name__, _issues_of(metafunc), params,
+                                  power)
         metafunc.parametrize("ifuqa_dataset", [h for _, h in params], ids=[i for i, _ in params],
                              indirect=True, scope="session")
+
+
+def _issues_of(metafunc: pytest.Metafunc) -> set[str]:
+    """Known issues of a check, from its ``ns_ifu0N`` markers."""
+    names = {m.name for m in metafunc.definition.iter_markers()}
+    return {i for i in ISSUES if i.lower().replace("-", "_") in names}
 
 
 def _cache_root(config: pytest.Config) -> Path:
@@ -241,11 +305,15 @@ class CheckRecorder:
         self.dataset_name = getattr(dataset, "name", "?")
 
     def _record(self, issue: str, metric: str, value: Any, unit: str, threshold: Any,
-                verdict: str, message: str, plot: dict | None = None) -> None:
+                verdict: str, message: str, plot: dict | None = None,
+                sense: str | None = None) -> None:
         record = {"issue": issue, "check": self.item.originalname if hasattr(
             self.item, "originalname") else self.item.name, "dataset": self.dataset_name,
                   "metric": metric, "value": value, "unit": unit, "threshold": threshold,
                   "verdict": verdict, "message": message}
+        truth = getattr(self.dataset, "truth", None)
+        record.update(sense=sense, seed=truth.get("seed") if isinstance(truth, dict) else None)
+        gate.annotate(self.item, record)  # regression gate (--ifuqa-baseline), if on
         self.item.user_properties.append((RECORD_KEY, json.dumps(record, default=float)))
         if plot is not None:
             self.item.stash.setdefault(_plots_key, []).append((record, plot))
@@ -256,7 +324,19 @@ class CheckRecorder:
         from ifuqa.evaluate import NotApplicable
         from ifuqa.products import ProductError
 
-        problems = getattr(self.dataset, "problems", None)
+        problems = list(getattr(self.dataset, "problems", None) or [])
+        if not problems and self.dataset is not None:
+            from ifuqa.applicability import screen
+
+            screening = screen(self.dataset)
+            self.item.user_properties.append((APPLICABILITY_KEY, json.dumps(
+                {"dataset": self.dataset_name, "issues": screening.applicability})))
+            problems = list(screening.unsupported)
+            applies = screening.applicability.get(issue)
+            if not problems and applies and applies["status"] == "not applicable":
+                message = f"not applicable: {applies['reason']}"
+                self._record(issue, func.__name__, None, "", None, "skip", message)
+                pytest.skip(f"{issue} {func.__name__}: {message}")
         if problems:
             message = "; ".join(problems)
             self._record(issue, func.__name__, None, "", None, "error", message)
@@ -275,16 +355,17 @@ class CheckRecorder:
         value = float(result.value)
         self._record(result.issue, result.metric, None if value != value else value,
                      result.unit, float(result.threshold), result.verdict, result.message,
-                     plot=result.plot)
+                     plot=result.plot, sense=result.sense)
         return result
 
     def judge(self, *results: Any) -> None:
-        """Record the results and fail the test with every failing metric's description."""
+        """Record the results and fail the test with every failing metric's description (and
+        every metric the regression gate fails)."""
         for result in results:
             self.record(result)
-        bad = [r for r in results if not r.passed]
+        bad = [r.describe() for r in results if not r.passed] + gate.take_failures(self.item)
         if bad:
-            pytest.fail("\n".join(r.describe() for r in bad), pytrace=False)
+            pytest.fail("\n".join(bad), pytrace=False)
 
 
 _plots_key = pytest.StashKey[list]()
@@ -305,11 +386,17 @@ class ResultCollector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.records: list[dict] = config.stash[results_key]
+        self.applicability: dict[str, dict] = {}
         self._seen: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Take the records of a test report (once per test)."""
+        """Take the records of a test report (once per test), and the applicability of its
+        dataset."""
         for key, value in report.user_properties:
+            if key == APPLICABILITY_KEY:
+                entry = json.loads(value)
+                self.applicability[entry["dataset"]] = entry["issues"]
+                continue
             if key != RECORD_KEY:
                 continue
             tag = report.nodeid + value
@@ -328,7 +415,7 @@ class ResultCollector:
         if path:
             from ifuqa.results import write_results
 
-            write_results(Path(path), self.records)
+            write_results(Path(path), self.records, applicability=self.applicability)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """A table of every metric: issue, dataset, metric, value, threshold, verdict."""
@@ -339,10 +426,17 @@ class ResultCollector:
         terminalreporter.section("ifuqa known-issue summary")
         for line in summary_lines(self.records):
             terminalreporter.write_line(line)
+        if self.applicability:
+            from ifuqa.results import applicability_lines
+
+            terminalreporter.section("ifuqa applicability (from product headers)")
+            for line in applicability_lines(self.applicability):
+                terminalreporter.write_line(line)
 
 
 class HtmlReport:
-    """pytest-html additions: the summary matrix on top, a figure per metric, versions."""
+    """pytest-html additions: the summary matrix on top, the power matrix (with
+    ``--ifuqa-power-matrix``), a figure per metric, versions."""
 
     def __init__(self, collector: ResultCollector) -> None:
         self.collector = collector
@@ -388,12 +482,49 @@ class HtmlReport:
         report.extras = extra
 
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list) -> None:
-        """The known issue × dataset matrix (worst verdict per cell) at the top."""
+        """The known issue × dataset matrix (worst verdict per cell) at the top, then, when it
+        ran, the power matrix (defect vs fix; defect datasets appear only there)."""
         from ifuqa.report import summary_matrix_html
 
-        if self.collector.records:
+        layout = self._power_layout()
+        defect_labels = {label for _, _, label in layout or ()}
+        fixed = [r for r in self.collector.records if r["dataset"] not in defect_labels]
+        if fixed:
             prefix.append("<h2>ifuqa: known issues × datasets</h2>")
-            prefix.append(summary_matrix_html(self.collector.records))
+            prefix.append(summary_matrix_html(fixed))
+        if layout is not None:
+            prefix.extend(self._power_section(layout))
+        applicability = {k: v for k, v in self.collector.applicability.items()
+                         if k not in defect_labels}
+        if applicability:
+            from ifuqa.report import applicability_html
+
+            prefix.append("<h2>ifuqa: which known issues can affect each dataset "
+                          "(from product headers)</h2>")
+            prefix.append(applicability_html(applicability))
+
+    def _power_layout(self) -> list[tuple[Any, str, str]] | None:
+        """(row, fixed label, defect label) of the power matrix; None when it is off."""
+        config = self.collector.config
+        if not _power_on(config):
+            return None
+        _dataset_params(config)  # on the xdist controller nothing was collected
+        return config.stash[datasets_key].get("power_layout", [])
+
+    def _power_section(self, layout: list[tuple[Any, str, str]]) -> list[str]:
+        from ifuqa.power import power_matrix
+        from ifuqa.report import power_matrix_html, power_matrix_png
+
+        out = ['<h2 id="ifuqa-power">ifuqa: power matrix (defect vs fix)</h2>']
+        lines = power_matrix(self.collector.records, layout)
+        if not layout:
+            out.append("<p>power matrix requested, but no scenario of this run has a defect "
+                       "row (see ifuqa.power.POWER_ROWS)</p>")
+        elif not lines:
+            out.append("<p>power matrix: no check of its rows ran (deselected?)</p>")
+        else:
+            out.append(power_matrix_html(lines, png=power_matrix_png(lines)))
+        return out
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Cube", "ProductError", "Spectrum", "probe_fits", "read_cube", "read_spectrum"]
+__all__ = ["Cube", "ProductError", "Spectrum", "check_file", "probe_fits", "read_cube",
+           "read_spectrum", "require_complete"]
 
 
 class ProductError(ValueError):
@@ -19,9 +20,10 @@ class ProductError(ValueError):
 
 
 def probe_fits(path: Path) -> None:
-    """Open a file with astropy (closing it again) to reject non-FITS, truncated or corrupt
-    files with a named error before stdatamodels reads it (which can leave the file open on
-    failure).
+    """Open a file's headers with astropy (closing it again) to reject non-FITS, truncated or
+    corrupt files with a named error before stdatamodels reads it (which can leave the file
+    open on failure). Arrays are not read: truncation is found from the sizes the headers
+    declare (compressed files are checked by decompressing them, :func:`check_file`).
 
     Raises
     ------
@@ -36,26 +38,86 @@ def probe_fits(path: Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with fits.open(path, memmap=False) as hdul:
+            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
                 hdul.verify("silentfix")
-                for hdu in hdul:
-                    _ = hdu.header
-                    if hdu.data is not None:
-                        _ = hdu.data.shape
+                if not path.name.endswith(".gz"):
+                    require_complete(path, hdul)
+    except ProductError:
+        raise
     except Exception as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ProductError(f"{path}: not a readable FITS file ({reason})") from exc
+
+
+def require_complete(path: Path, hdul: Any) -> None:
+    """Every HDU's data, as its header declares it, lies inside the (uncompressed) file: a
+    truncated file's headers read fine, and its arrays would come back short or empty.
+
+    Raises
+    ------
+    ProductError
+        The file is truncated.
+    """
+    size = Path(path).stat().st_size
+    for index in range(len(hdul)):
+        info = hdul.fileinfo(index)
+        if info and info["datLoc"] + info["datSpan"] > size:
+            raise ProductError(f"{path}: not a readable FITS file (truncated: HDU {index} "
+                               f"needs {info['datLoc'] + info['datSpan']} bytes, the file has "
+                               f"{size})")
+
+
+def _probe_gzip(path: Path) -> None:
+    """Decompress a gzip file to the end (discarding the bytes): astropy reads a truncated
+    archive without complaint, leaving empty arrays."""
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ProductError(f"{path}: not a readable FITS file (damaged gzip archive: "
+                           f"{exc})") from exc
+
+
+def _require_jwst(path: Path) -> None:
+    """Reject FITS files that are not JWST pipeline products (no ``TELESCOP = 'JWST'``)."""
+    from astropy.io import fits
+
+    header = fits.getheader(path, 0)
+    telescope = str(header.get("TELESCOP", "")).strip()
+    if telescope != "JWST":
+        found = f"TELESCOP={telescope!r}" if telescope else "no TELESCOP keyword"
+        raise ProductError(f"{path}: not a JWST product ({found} in the primary header)")
+
+
+def check_file(path: Path) -> None:
+    """Cheap checks before reading: the file exists, is not empty and, if gzip-compressed,
+    decompresses to the end.
+
+    Raises
+    ------
+    ProductError
+        Naming the file and the reason.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ProductError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise ProductError(f"{path}: empty file")
+    if path.name.endswith(".gz"):
+        _probe_gzip(path)
 
 
 def _open(path: Path) -> Any:
     from stdatamodels.jwst import datamodels
 
     path = Path(path)
-    if not path.exists():
-        raise ProductError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise ProductError(f"{path}: empty file")
+    check_file(path)
     probe_fits(path)
+    _require_jwst(path)
     try:
         return datamodels.open(path)
     except Exception as exc:
@@ -65,17 +127,27 @@ def _open(path: Path) -> Any:
 
 @dataclass
 class Cube:
-    """An IFU cube's arrays and geometry."""
+    """An IFU cube's science array and geometry (the error array is read on demand)."""
 
     path: Path
     data: np.ndarray
-    err: np.ndarray
     wavelength_um: np.ndarray
     spaxel_arcsec: float
     bunit: str
     instrument: str
-    meta: Any
     wcs: Any
+    srctype: str | None = None
+
+    @property
+    def err(self) -> np.ndarray:
+        """The ERR array (float32), read from the file when first asked for."""
+        cached = self.__dict__.get("_err")
+        if cached is None:
+            from astropy.io import fits
+
+            cached = np.array(fits.getdata(self.path, "ERR"), dtype=np.float32)
+            self.__dict__["_err"] = cached
+        return cached
 
     def pixel_to_sky(self, x: np.ndarray, y: np.ndarray,
                      wave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,8 +159,42 @@ class Cube:
         return np.interp(wave, self.wavelength_um, np.arange(self.wavelength_um.size))
 
 
+def _open_model_lazily(path: Path) -> tuple[Any, Any]:
+    """(datamodel, memory-mapped HDUList) of an uncompressed FITS product, whose arrays stay
+    on disk until used (integer arrays unscaled: only the float arrays are meant to be read);
+    for a compressed file, the datamodel read in full and None."""
+    from astropy.io import fits
+
+    if path.name.endswith(".gz"):
+        return _open(path), None
+    check_file(path)
+    probe_fits(path)
+    _require_jwst(path)
+    # unscaled, so that the unsigned-integer DQ array can be memory-mapped too (its raw
+    # values are never used here)
+    mapped = fits.open(path, memmap=True, do_not_scale_image_data=True)
+    try:
+        model_class = _model_class(mapped[0].header)
+        return model_class(mapped), mapped
+    except Exception as exc:
+        mapped.close()
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ProductError(f"{path}: not a readable JWST product ({reason})") from exc
+
+
+def _model_class(header: Any) -> Any:
+    """The stdatamodels class named by a product's DATAMODL keyword (DataModel if unknown)."""
+    from stdatamodels.jwst import datamodels
+
+    name = str(header.get("DATAMODL", "")).strip()
+    return getattr(datamodels, name, None) or datamodels.JwstDataModel
+
+
 def read_cube(path: Path) -> Cube:
     """Open an s3d cube and validate what the checks need.
+
+    Only the science array is loaded (a native float32 copy); uncompressed files are
+    memory-mapped while the model is read, so reading costs about one cube of memory.
 
     Raises
     ------
@@ -98,13 +204,15 @@ def read_cube(path: Path) -> Cube:
     from stdatamodels.jwst import datamodels
 
     path = Path(path)
-    model = _open(path)
+    model, mapped = _open_model_lazily(path)
     try:
         if not isinstance(model, datamodels.IFUCubeModel):
-            raise ProductError(f"{path}: expected an IFU cube (s3d), got "
-                               f"{type(model).__name__} with data shape "
-                               f"{getattr(model, 'data', np.empty(0)).shape}")
-        data = np.asarray(model.data, dtype=np.float32)
+            shape = np.shape(getattr(model, "data", np.empty(0)))
+            what = (f"a {len(shape)}-D image" if len(shape) in (1, 2)
+                    else f"data of shape {shape}")
+            raise ProductError(f"{path}: {what} ({type(model).__name__}, shape {shape}) where "
+                               "an IFU cube (s3d, IFUCubeModel) is expected")
+        data = np.array(model.data, dtype=np.float32)
         if data.ndim != 3:
             raise ProductError(f"{path}: cube data must be 3-D, found shape {data.shape}")
         if not np.isfinite(data).any():
@@ -127,11 +235,13 @@ def read_cube(path: Path) -> Cube:
             if info.crval3 is None:
                 raise ProductError(f"{path}: no wavelength axis in the WCS")
             wave = info.crval3 + (np.arange(n) + 1 - info.crpix3) * info.cdelt3
-        return Cube(path, data, np.asarray(model.err, dtype=np.float32), wave,
-                    abs(float(info.cdelt1)) * 3600.0, bunit,
-                    str(model.meta.instrument.name), model.meta, wcs)
+        return Cube(path, data, wave, abs(float(info.cdelt1)) * 3600.0, bunit,
+                    str(model.meta.instrument.name), wcs,
+                    srctype=model.meta.target.source_type)
     finally:
         model.close()
+        if mapped is not None:
+            mapped.close()
 
 
 @dataclass

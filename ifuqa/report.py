@@ -15,9 +15,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["environment_rows", "figure_png", "summary_matrix_html"]
+__all__ = ["applicability_html", "environment_rows", "figure_png", "power_matrix_html",
+           "power_matrix_png", "summary_matrix_html"]
 
 _COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "skip": "#9e9e9e", "error": "#6a1b9a"}
+_POWER_COLOURS = {"yes": "#2e7d32", "no": "#c62828", "unknown": "#9e9e9e",
+                  "not targeted": "#bdbdbd"}
+_POWER_TEXT = {"yes": "yes: fails with the defect, passes with the fix",
+               "no": "NO: does not tell the defect from the fix",
+               "unknown": "unknown (skipped, errored or not run)",
+               "not targeted": "not targeted by this defect"}
 
 
 def _axes(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (6.4, 3.2)):
@@ -44,7 +51,20 @@ def figure_png(metric: str, title: str, plot: Mapping[str, Any]) -> bytes | None
     """A PNG figure for a metric's plot data, or None when the metric has no figure."""
     p = {k: (np.asarray(v) if isinstance(v, list | tuple | np.ndarray) else v)
          for k, v in plot.items()}
-    if "residual" in p and "wavelength_um" in p:
+    if "cog_total_jy" in p:
+        fig, ax = _axes()
+        totals = np.asarray(p["cog_total_jy"], dtype=float)
+        waves = np.asarray(p["cog_wavelength_um"], dtype=float)
+        for k in range(totals.shape[0]):
+            colour = f"C{k % 10}"
+            ax.plot(p["cog_radius_fwhm"], totals[k] / p["x1d_jy"][k], "o-", ms=3, color=colour,
+                    label=f"{waves[k]:.2f} µm")
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.axvline(p["judge_fwhm"], color="0.5", lw=0.6, ls="--")
+        ax.set_xlabel("aperture radius (PSF FWHM)")
+        ax.set_ylabel("aperture-corrected cube flux / x1d")
+        ax.legend(fontsize=7, ncol=2)
+    elif "residual" in p and "wavelength_um" in p:
         fig, ax = _axes()
         ax.plot(p["wavelength_um"], 100 * p["residual"], lw=0.6, color="0.6", label="residual")
         band = p.get("wiggle", p.get("undulation"))
@@ -60,6 +80,8 @@ def figure_png(metric: str, title: str, plot: Mapping[str, Any]) -> bytes | None
         ax.axhline(1.0, color="k", lw=0.5)
         ax.set_xlabel("wavelength (µm)")
         ax.set_ylabel("extracted / true flux")
+    elif "spaxel_arcsec" in p and "scale_bin_ratio" in p:
+        fig, ax = _scale_figure(p)
     elif "spaxel_arcsec" in p:
         fig, ax = _axes()
         ax.plot(p["spaxel_arcsec"], p["ratio"], "o-")
@@ -110,8 +132,34 @@ def figure_png(metric: str, title: str, plot: Mapping[str, Any]) -> bytes | None
     else:
         return None
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # figures without labelled curves get no legend
+        ax.legend(fontsize=7)
     return _png(fig)
+
+
+def _scale_figure(p: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Extracted/true flux vs wavelength, one curve per spaxel scale, with the truth (1) and,
+    on the right, the band median per scale (the metric's inputs)."""
+    fig, (ax, side) = _axes(1, 2, size=(7.6, 3.2))
+    scales = np.atleast_1d(p["spaxel_arcsec"])
+    waves = np.atleast_2d(np.asarray(p["scale_wavelength_um"], dtype=float))
+    ratios = np.atleast_2d(np.asarray(p["scale_bin_ratio"], dtype=float))
+    for i, scale in enumerate(scales):
+        ok = np.isfinite(waves[i]) & np.isfinite(ratios[i])
+        ax.plot(waves[i][ok], ratios[i][ok], "o-", ms=3, lw=1.0, color=f"C{i}",
+                label=f'{float(scale):g}" spaxels')
+    ax.axhline(1.0, color="k", lw=0.8, ls="--", label="truth")
+    ax.set_xlabel("wavelength (µm)")
+    ax.set_ylabel("extracted / true flux")
+    side.plot(scales, p["ratio"], "o-", color="0.3")
+    for i, scale in enumerate(scales):
+        side.plot([scale], [np.asarray(p["ratio"])[i]], "o", color=f"C{i}")
+    side.axhline(1.0, color="k", lw=0.8, ls="--")
+    side.set_xlabel('spaxel scale (")')
+    side.set_ylabel("band median")
+    for axis in (ax, side):
+        axis.ticklabel_format(axis="y", useOffset=False)
+    return fig, ax
 
 
 def summary_matrix_html(records: list[dict]) -> str:
@@ -147,6 +195,145 @@ def summary_matrix_html(records: list[dict]) -> str:
         rows.append(f"<tr><th style='padding:4px'>{html.escape(issue)}</th>{''.join(cells)}</tr>")
     rows.append("</table>")
     return "\n".join(rows)
+
+
+_APPLICABILITY_COLOURS = {"affected": "#c62828", "at risk": "#ef6c00",
+                          "not applicable": "#9e9e9e"}
+
+
+def applicability_html(applicability: dict[str, dict]) -> str:
+    """Dataset × known issue table of what the product headers say (affected / at risk / not
+    applicable), the reason on hover and in the cell."""
+    datasets = sorted(applicability)
+    issues = sorted({i for entry in applicability.values() for i in entry})
+    rows = ['<table id="ifuqa-applicability" class="ifuqa-matrix" '
+            'style="border-collapse:collapse;margin:1em 0">',
+            "<tr><th style='padding:4px'>dataset</th>"
+            + "".join(f"<th style='padding:4px'>{html.escape(i)}</th>" for i in issues)
+            + "</tr>"]
+    for ds in datasets:
+        cells = []
+        for issue in issues:
+            entry = applicability[ds].get(issue)
+            if entry is None:
+                cells.append("<td style='padding:4px'>–</td>")
+                continue
+            status, reason = entry["status"], entry["reason"]
+            colour = _APPLICABILITY_COLOURS.get(status, "#555")
+            cells.append(f"<td class='ifuqa-app-{status.replace(' ', '-')}' "
+                         f"title='{html.escape(reason)}' style='padding:4px;font-size:11px;"
+                         f"color:white;background:{colour}'><b>{html.escape(status)}</b><br>"
+                         f"{html.escape(reason[:160])}</td>")
+        rows.append(f"<tr><th style='padding:4px'>{html.escape(ds)}</th>{''.join(cells)}</tr>")
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _cell_html(cell: Any, unit_default: str = "") -> str:
+    """A ``<td>`` for a :class:`ifuqa.power.PowerCell` (or None: not run), coloured by
+    verdict."""
+    if cell is None:
+        return "<td class='ifuqa-not-run' style='padding:4px;color:#555'>not run</td>"
+    colour = _COLOURS.get(cell.verdict, "#9e9e9e")
+    title = html.escape(f"{cell.dataset}: {cell.message}", quote=True)
+    return (f"<td class='ifuqa-{html.escape(cell.verdict.replace(' ', '-'))}' title='{title}' "
+            f"style='padding:4px;color:white;background:{colour}'>"
+            f"{html.escape(cell.text())}</td>")
+
+
+def _limit(line: Any) -> str:
+    if line.threshold is None:
+        return "–"
+    op = "≥" if line.sense == "min" else "≤"
+    unit = line.fix.unit or (line.broken.unit if line.broken else "")
+    return f"{op} {line.threshold:.3g} {unit}".strip()
+
+
+def power_matrix_html(lines: list[Any], *, png: bytes | None = None) -> str:
+    """The power matrix as an HTML table (``id="ifuqa-power-matrix"``).
+
+    Parameters
+    ----------
+    lines : list of ifuqa.power.PowerLine
+        From :func:`ifuqa.power.power_matrix`.
+    png : bytes, optional
+        The matrix as a PNG (:func:`power_matrix_png`), embedded below the table as a data URI
+        (works with ``--self-contained-html``).
+
+    Returns
+    -------
+    str
+        One row per (known issue, check, metric): the limit, the value and verdict with the fix
+        and with the defect (cells carry ``ifuqa-pass``/``ifuqa-fail``/… classes), and whether
+        the check has power (``ifuqa-power-yes``/``-no``/``-unknown``/``-not-targeted``).
+    """
+    import base64
+
+    targeted = [line for line in lines if line.power != "not targeted"]
+    with_power = sum(line.power == "yes" for line in targeted)
+    head = (f"<p id='ifuqa-power-summary'>{with_power} of {len(targeted)} targeted metrics have "
+            "power (fail with the defect, pass with the fix); measured in this run.</p>")
+    rows = [head, '<table id="ifuqa-power-matrix" class="ifuqa-matrix" '
+            'style="border-collapse:collapse;margin:1em 0;font-size:12px">',
+            "<tr>" + "".join(f"<th style='padding:4px'>{h}</th>" for h in (
+                "known issue", "check", "metric", "limit", "with the fix", "with the defect",
+                "defect", "power")) + "</tr>"]
+    for line in lines:
+        power = line.power
+        klass = "ifuqa-power-" + power.replace(" ", "-")
+        tip = html.escape(line.note or _POWER_TEXT[power], quote=True)
+        defect = f"{line.defect} ({line.broken.dataset})" if line.broken else line.defect
+        rows.append(
+            "<tr>"
+            f"<th style='padding:4px'>{html.escape(line.issue)}</th>"
+            f"<td style='padding:4px'>{html.escape(line.check)}</td>"
+            f"<td style='padding:4px'>{html.escape(line.metric)}</td>"
+            f"<td style='padding:4px'>{html.escape(_limit(line))}</td>"
+            f"{_cell_html(line.fix)}"
+            f"{_cell_html(line.broken) if line.broken else '<td>–</td>'}"
+            f"<td style='padding:4px;font-size:11px'>{html.escape(defect)}</td>"
+            f"<td class='{klass}' title='{tip}' style='padding:4px;color:white;"
+            f"background:{_POWER_COLOURS[power]}'>{html.escape(power)}</td></tr>")
+    rows.append("</table>")
+    if png:
+        data = base64.b64encode(png).decode()
+        rows.append(f'<img id="ifuqa-power-matrix-figure" alt="power matrix" '
+                    f'src="data:image/png;base64,{data}">')
+    return "\n".join(rows)
+
+
+def power_matrix_png(lines: list[Any]) -> bytes:
+    """The power matrix as a figure: a row per (issue, metric); columns "with the fix", "with
+    the defect" and "power", coloured by verdict, each cell with its value and unit."""
+    from matplotlib.patches import Rectangle
+
+    n = max(len(lines), 1)
+    fig, ax = _axes(size=(8.0, 0.34 * n + 0.9))
+    columns = ("with the fix", "with the defect", "power")
+    for j, name in enumerate(columns):
+        ax.text(j + 0.5, -0.35, name, ha="center", va="center", fontsize=8, weight="bold")
+    for i, line in enumerate(lines):
+        cells = [(line.fix.text(), _COLOURS.get(line.fix.verdict, "#9e9e9e")),
+                 ((line.broken.text(), _COLOURS.get(line.broken.verdict, "#9e9e9e"))
+                  if line.broken else ("not targeted", _POWER_COLOURS["not targeted"])),
+                 (line.power, _POWER_COLOURS[line.power])]
+        for j, (text, colour) in enumerate(cells):
+            ax.add_patch(Rectangle((j + 0.02, i + 0.05), 0.96, 0.9, color=colour))
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=7,
+                    color="white")
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(n, -0.7)
+    ax.set_yticks([i + 0.5 for i in range(len(lines))],
+                  [f"{line.issue} {line.metric}" for line in lines], fontsize=7)
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(left=False)
+    targeted = [line for line in lines if line.power != "not targeted"]
+    ax.set_title(f"power matrix: {sum(line.power == 'yes' for line in targeted)} of "
+                 f"{len(targeted)} targeted metrics fail with the defect and pass with the fix",
+                 fontsize=9)
+    return _png(fig)
 
 
 def environment_rows() -> list[tuple[str, str]]:

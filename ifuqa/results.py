@@ -4,6 +4,7 @@ File format::
 
     {"format": "ifuqa-results/1",
      "versions": {"ifuqa": ..., "jwst": ..., "stdatamodels": ..., "numpy": ..., ...},
+     "applicability": {"<dataset>": {"NS-IFU01": {"status": "at risk", "reason": ...}, ...}},
      "records": [{"issue": "NS-IFU05", "check": ..., "dataset": ..., "metric": ...,
                   "value": 0.42, "unit": "%", "threshold": 1.0, "verdict": "pass",
                   "message": ..., "nodeid": ..., "versions": {...}}, ...]}
@@ -18,7 +19,8 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["read_results", "run_versions", "summary_lines", "write_results"]
+__all__ = ["applicability_lines", "read_results", "run_versions", "summary_lines",
+           "write_results"]
 
 FORMAT = "ifuqa-results/1"
 
@@ -37,10 +39,22 @@ def run_versions() -> dict[str, str]:
     return out
 
 
-def write_results(path: Path, records: list[dict]) -> None:
-    """Write the results file atomically (a temporary file renamed into place)."""
+def write_results(path: Path, records: list[dict],
+                  applicability: dict[str, dict] | None = None) -> None:
+    """Write the results file atomically (a temporary file renamed into place).
+
+    Parameters
+    ----------
+    path : path
+        Output file.
+    records : list of dict
+        One per (check, dataset, metric).
+    applicability : dict, optional
+        Dataset → issue → ``{"status", "reason"}`` (:mod:`ifuqa.applicability`).
+    """
     versions = run_versions()
     payload = {"format": FORMAT, "versions": versions,
+               "applicability": {k: applicability[k] for k in sorted(applicability or {})},
                "records": [dict(r, versions=versions) for r in sorted(
                    records, key=lambda r: (r["issue"], r["dataset"], r["check"], r["metric"]))]}
     path = Path(path)
@@ -81,4 +95,18 @@ def summary_lines(records: list[dict]) -> list[str]:
     counts = {v: sum(r["verdict"] == v for r in records) for v in ("pass", "fail", "skip",
                                                                     "error")}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items()))
+    return lines
+
+
+_STATUS_TAG = {"affected": "AFFECTED", "at risk": "at risk", "not applicable": "n/a"}
+
+
+def applicability_lines(applicability: dict[str, dict]) -> list[str]:
+    """Per dataset, which known issues can affect it (from headers) and why, as text lines."""
+    lines = []
+    for dataset in sorted(applicability):
+        lines.append(f"{dataset}:")
+        for issue, entry in sorted(applicability[dataset].items()):
+            tag = _STATUS_TAG.get(entry["status"], entry["status"])
+            lines.append(f"  {issue}  {tag:<9} {entry['reason']}")
     return lines

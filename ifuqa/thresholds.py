@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Threshold] = {
                      "(~6x the 5 mas pointing after target acquisition)"),
     "ns_ifu04.flux_loss_percent": Threshold(
         2.0, "%", "max flux lost by the extraction aperture's position"),
+    "ns_ifu04.cog_flux_percent": Threshold(
+        3.0, "%", "max |x1d / cube total - 1|, the total from the cube's curve of growth within "
+                  "3 FWHM (the instrument's ~3 % calibration accuracy)"),
     "ns_ifu05.wiggle_percent": Threshold(
         1.0, "%", "max wiggle amplitude in 5-50 cycles/um (Law et al. 2023: < 1 % with a "
                   "4-point dither and r >= 1.5 FWHM)"),

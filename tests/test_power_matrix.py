@@ -13,10 +13,18 @@ import pytest
 
 from ifuqa.datasets import SyntheticSpec
 from ifuqa.evaluate import ns_ifu01, ns_ifu02, ns_ifu03, ns_ifu04, ns_ifu05, ns_ifu06
+from ifuqa.power import POWER_ROWS
 from ifuqa.thresholds import Thresholds
-from tests._builds import build, scenario_variant
+from tests._builds import build, cache_root, scenario_variant
 
 TH = Thresholds.defaults()
+ROWS = {row.issue: row for row in POWER_ROWS}
+"""The defect datasets are those of ``pytest --ifuqa --ifuqa-power-matrix`` (one definition,
+shared cached builds)."""
+
+
+def _defect(config, issue: str):
+    return build(config, ROWS[issue].spec(cache_root(config)))
 
 BRIGHT = "bright_point_g395h"
 FAINT = "faint_point_g140h_nrs2"
@@ -33,7 +41,7 @@ def bright(pytestconfig):
 
 @pytest.fixture(scope="module")
 def bright_ns_ifu01(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU01",)))
+    return _defect(pytestconfig, "NS-IFU01")
 
 
 def test_ns_ifu01_peak_depth_power(bright, bright_ns_ifu01):
@@ -81,8 +89,7 @@ def test_ns_ifu01_hole_without_truth_power(bright, bright_ns_ifu01):
 
 @pytest.fixture(scope="module")
 def bright_ns_ifu02(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU02",), with_scales=True,
-                                             with_reference=False))
+    return _defect(pytestconfig, "NS-IFU02")
 
 
 def test_ns_ifu02_flux_vs_spaxel_scale_power(bright, bright_ns_ifu02):
@@ -110,8 +117,7 @@ def faint(pytestconfig):
 
 @pytest.fixture(scope="module")
 def faint_ns_ifu03(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(FAINT, defects=("NS-IFU03",),
-                                             with_reference=False))
+    return _defect(pytestconfig, "NS-IFU03")
 
 
 def test_ns_ifu03_banding_power(faint, faint_ns_ifu03):
@@ -139,8 +145,7 @@ def offset(pytestconfig):
 
 @pytest.fixture(scope="module")
 def offset_ns_ifu04(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(OFFSET, defects=("NS-IFU04",),
-                                             with_reference=False))
+    return _defect(pytestconfig, "NS-IFU04")
 
 
 def test_ns_ifu04_centring_power(offset, offset_ns_ifu04):
@@ -173,9 +178,7 @@ def test_ns_ifu04_centroid_matches_truth(offset):
 def bright_ns_ifu05_small_aperture(pytestconfig):
     """No mitigation (one dither position) and a single-spaxel extraction: r = 0.05" (half a
     spaxel) on the brightest spaxel."""
-    return build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU05",), with_reference=False,
-                                             options=(("aperture_radius_arcsec", 0.05),
-                                                      ("brightest_spaxel", True))))
+    return _defect(pytestconfig, "NS-IFU05")
 
 
 def test_ns_ifu05_wiggle_power(bright, bright_ns_ifu05_small_aperture):
@@ -221,3 +224,11 @@ def _band_fraction(dataset, drift) -> float:
     wave = drift.plot["wavelength_um"]
     lo, hi = dataset.truth["sources"][0]["track_arcsec"]["wavelength_um"]
     return float((wave[-1] - wave[0]) / (hi - lo))
+
+
+def test_ns_ifu06_power_row_is_the_40_mas_scene(pytestconfig):
+    """The power matrix's NS-IFU06 defect dataset is the 40 mas build above."""
+    path = scenario_variant(pytestconfig, "drift_point_g235m", "drift_40mas",
+                            source_drift_mas=DRIFTS[40], wavelength_range_um=[1.8, 2.5])
+    assert ROWS["NS-IFU06"].spec(cache_root(pytestconfig)) == SyntheticSpec(
+        path, with_reference=False)

@@ -7,7 +7,10 @@ installs Debian's ``chromium`` package.
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -23,13 +26,16 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 @pytest.fixture(scope="module")
 def report(pytestconfig, tmp_path_factory) -> Path:
-    """A report of two checks on one scenario, made under xdist (-n 2)."""
+    """A report of three known issues' checks on one scenario with the power matrix (its
+    NS-IFU02 row: the defect dataset shares the cache with tests/test_power_matrix.py), made
+    under xdist (-n 2)."""
     out = tmp_path_factory.mktemp("report") / "ifuqa-report.html"
     cache = cache_root(pytestconfig)
     proc = subprocess.run(
         ["python3" if shutil.which("python3") else "python", "-m", "pytest", "--ifuqa",
          "--ifuqa-scenario=bright_point_g395h", f"--ifuqa-cache={cache}", "-n", "2",
-         "-m", "ns_ifu04 or ns_ifu06", f"--html={out}", "--self-contained-html",
+         "--ifuqa-power-matrix", "-m", "ns_ifu02 or ns_ifu04 or ns_ifu06", f"--html={out}",
+         "--self-contained-html",
          "-p", "no:cacheprovider", "-q"],
         capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -59,3 +65,41 @@ def test_report_renders_matrix_and_plots_in_chromium(report: Path) -> None:
     subprocess.run([CHROMIUM, *FLAGS, "--window-size=1400,1800", f"--screenshot={shot}",
                     report.as_uri()], capture_output=True, check=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def _dom(report: Path) -> str:
+    return subprocess.run([CHROMIUM, *FLAGS, "--dump-dom", report.as_uri()],
+                          capture_output=True, text=True, check=True, timeout=120).stdout
+
+
+def _png_size(data_uri: str) -> tuple[int, int]:
+    png = base64.b64decode(data_uri.split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "
+                                              "(Debian packages chromium, chromium-driver)")
+def test_report_renders_power_matrix_and_per_scale_figure_in_chromium(report: Path) -> None:
+    dom = _dom(report)
+    section = re.search(r'<h2 id="ifuqa-power">.*?</table>', dom, re.S)
+    assert section, "no power-matrix section in the rendered page"
+    table = section.group(0)
+    assert "bright_point_g395h[NS-IFU02]" in table
+    cells = re.findall(r'<td class="(ifuqa-[a-z-]+)"[^>]*>([^<]*)</td>', table)
+    assert ("ifuqa-power-yes", "yes") in cells  # measured: fails with the defect
+    assert any(k == "ifuqa-fail" and v.endswith("% fail") for k, v in cells)
+    assert any(k == "ifuqa-pass" and v.endswith("% pass") for k, v in cells)
+    figure = re.search(r'<img id="ifuqa-power-matrix-figure"[^>]*src="(data:image/png[^"]+)"',
+                       dom)
+    assert figure and _png_size(figure.group(1))[0] == 640
+    # pytest-html's media viewer shows each test's figures with their names: the spaxel-scale
+    # figure is the two-panel per-scale one (608 px wide), not the one-panel fallback
+    media = re.findall(r'<img src="(data:image/png;base64,[^"]+)">.*?'
+                       r'<div class="media__name">([^<]*)</div>', dom, re.S)
+    scale = [uri for uri, name in media if name == "flux_vs_spaxel_scale"]
+    assert len(scale) == 2, [name for _, name in media]  # with the fix and with the defect
+    assert all(_png_size(uri)[0] == 608 for uri in scale)
+    # the defect dataset is in the power matrix only, not in the summary matrix
+    summary = re.search(r'id="ifuqa-summary-matrix".*?</table>', dom, re.S).group(0)
+    assert "bright_point_g395h" in summary and "[NS-IFU02]" not in summary

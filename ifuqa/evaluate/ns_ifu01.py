@@ -54,32 +54,57 @@ def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
     return worst
 
 
-def _flags_and_rates(dataset):
+def _stem(path) -> str:
+    from ifuqa.discovery import product_kind
+
+    found = product_kind(path)
+    return found[0] if found else path.name
+
+
+def _fill_flagged(values: np.ndarray, flagged: np.ndarray) -> np.ndarray:
+    """Replace undefined values at flagged pixels by the median of their defined 8-neighbours
+    (the pipeline sets outliers to NaN in the cal, hiding the signal they had)."""
+    out = values.copy()
+    jj, ii = np.nonzero(flagged & ~np.isfinite(values))
+    ny, nx = values.shape
+    for j, i in zip(jj, ii, strict=True):
+        patch = values[max(j - 1, 0):min(j + 2, ny), max(i - 1, 0):min(i + 2, nx)]
+        if np.isfinite(patch).any():
+            out[j, i] = np.nanmedian(patch)
+    return out
+
+
+def _flags_and_rates(dataset, *, use_rates: bool = True):
+    """(stem, outlier flags, signal, noise) per exposure: the signal of the rate image when
+    the dataset has it, else the cal image itself (outliers set to NaN filled from their
+    neighbours)."""
     from stdatamodels.jwst import datamodels
     from stdatamodels.jwst.datamodels import dqflags
 
     if not dataset.cal:
-        raise NotApplicable("no cal files (outlier flags live in their DQ)")
+        raise NotApplicable("no cal/crf files (outlier flags live in their DQ)")
     outlier = dqflags.pixel["OUTLIER"]
-    rates = {p.name.replace("_rate.fits", ""): p for p in dataset.rate}
+    rates = {_stem(p): p for p in dataset.rate} if use_rates else {}
     for cal in dataset.cal:
-        stem = cal.name.replace("_cal.fits", "")
-        if stem not in rates:
-            continue
+        stem = _stem(cal)
         with datamodels.open(cal) as model:
             flagged = (np.asarray(model.dq) & outlier) > 0
-        with datamodels.open(rates[stem]) as model:
-            rate = np.asarray(model.data, dtype=float)
-            err = np.asarray(model.err, dtype=float)
-        yield stem, flagged, rate, err
+            if stem not in rates:
+                signal = _fill_flagged(np.asarray(model.data, dtype=float), flagged)
+                noise = _fill_flagged(np.asarray(model.err, dtype=float), flagged)
+        if stem in rates:
+            with datamodels.open(rates[stem]) as model:
+                signal = np.asarray(model.data, dtype=float)
+                noise = np.asarray(model.err, dtype=float)
+        yield stem, flagged, signal, noise
 
 
-def core_flags(dataset, thresholds) -> MetricResult:
+def core_flags(dataset, thresholds, *, use_rates: bool = True) -> MetricResult:
     """Share of PSF-core pixels (> 30 % of the column's peak) flagged, over all exposures."""
     from astropy.io import fits
 
     flagged_all, signal_all, noise_all = [], [], []
-    for stem, flagged, rate, err in _flags_and_rates(dataset):
+    for stem, flagged, rate, err in _flags_and_rates(dataset, use_rates=use_rates):
         sig = rate.copy()
         if dataset.truth_dir is not None and (dataset.truth_dir / f"{stem}_crmask.fits").is_file():
             truth = dataset.truth_dir / f"{stem}_crmask.fits"

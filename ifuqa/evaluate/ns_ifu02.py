@@ -72,12 +72,14 @@ def flux_vs_spaxel_scale(dataset, thresholds) -> MetricResult:
     if len(dataset.scale_x1d) < 2:
         raise NotApplicable("the dataset was not processed at several spaxel scales")
     wave, flux, resolving = true_spectrum(dataset.truth)
-    ratios = {}
+    ratios, binned = {}, {}
     for scale, path in sorted(dataset.scale_x1d.items()):
         spec = read_spectrum(path)
         r = flux_ratio(spec.wavelength_um, spec.flux_jy, wave, flux, resolving_power=resolving)
-        ratios[scale] = r.details["median_ratio"]
+        ratios[scale] = r.details.get("median_ratio", float("nan"))
+        binned[scale] = (r.plot.get("bin_wavelength_um"), r.plot.get("bin_ratio"))
     if not all(np.isfinite(list(ratios.values()))):
         raise NotApplicable("a spaxel-scale extraction has no valid flux")
     return flux_scale_dependence(ratios,
-                                 threshold_percent=thresholds["ns_ifu02.scale_spread_percent"])
+                                 threshold_percent=thresholds["ns_ifu02.scale_spread_percent"],
+                                 binned_by_scale=binned)

@@ -16,40 +16,92 @@ from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import (
     convolve_to_resolution,
     negative_flux_fraction,
+    smooth_continuum,
     undulation_amplitude,
 )
 
 __all__ = ["banding", "negative_flux", "undulation"]
 
 
-def _mask_for(model) -> np.ndarray:
+REFERENCE_BORDER = 4
+"""Reference-pixel border of the NIRSpec detectors (pixels), never part of the mask."""
+
+
+def _mask_for(model, cal_path=None, *, use_layout: bool = True) -> np.ndarray:
+    """Unilluminated pixels of an exposure: ifuqa's layout for its own products, else the
+    pixels that the exposure's cal file leaves undefined (NaN: outside every slice), with the
+    illuminated region grown by 2 pixels and the reference border removed."""
+    from scipy.ndimage import binary_dilation
+    from stdatamodels.jwst import datamodels
+
     from ifuqa.instrument import get_disperser
     from ifuqa.instrument.layout import unilluminated_mask
 
     inst = model.meta.instrument
-    if model.meta.calibration_software_name != "ifuqa":
-        raise NotApplicable("the unilluminated-pixel mask is known only for ifuqa's synthetic "
-                            "detector layout")
-    return unilluminated_mask(get_disperser(inst.grating, inst.filter), inst.detector)
+    if use_layout and _made_by_ifuqa(model):
+        return unilluminated_mask(get_disperser(inst.grating, inst.filter), inst.detector)
+    if cal_path is None:
+        raise NotApplicable("no cal file for this exposure: its undefined (NaN) pixels are what "
+                            "marks the unilluminated gaps between the slices")
+    with datamodels.open(cal_path) as cal:
+        lit = np.isfinite(np.asarray(cal.data))
+    if lit.shape != np.shape(model.data):
+        raise NotApplicable(f"{cal_path.name} and the rate image differ in shape")
+    mask = ~binary_dilation(lit, iterations=2) & np.isfinite(np.asarray(model.data))
+    b = REFERENCE_BORDER
+    mask[:b] = mask[-b:] = False
+    mask[:, :b] = mask[:, -b:] = False
+    if mask.mean() < 0.05:
+        raise NotApplicable(f"{cal_path.name} leaves too few unilluminated pixels "
+                            f"({100 * mask.mean():.1f} %) for a banding measurement")
+    return mask
 
 
-def banding(dataset, thresholds) -> MetricResult:
+def _made_by_ifuqa(model) -> bool:
+    """True for ifuqa's own simulated or processed products."""
+    try:
+        return model.meta.calibration_software_name == "ifuqa"
+    except AttributeError:  # not in the schema, absent from a pipeline product
+        return False
+
+
+def _stem(path) -> str:
+    from ifuqa.discovery import product_kind
+
+    found = product_kind(path)
+    return found[0] if found else path.name
+
+
+def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
     """Worst (over exposures) banding ratio after/before cleaning.
 
-    The "after" image is the cleaned rate written by the chain; when no cleaning ran, it is the
-    rate itself (ratio 1: nothing was removed).
+    The "after" image is the cleaned rate (``_nsclean``); for ifuqa's products, when no
+    cleaning ran, it is the rate itself (ratio 1: nothing was removed). A user's rate without
+    a cleaned version is reported as a skip with the banding it shows.
     """
     from stdatamodels.jwst import datamodels
 
+    from ifuqa.metrics.detector import white_noise_floor
+
     if not dataset.rate:
         raise NotApplicable("no rate files")
-    cleaned = {p.name.replace("_nsclean.fits", ""): p for p in dataset.cleaned}
+    cleaned = {_stem(p): p for p in dataset.cleaned}
+    cals = {_stem(p): p for p in dataset.cal}
     results = []
     for rate_path in dataset.rate:
-        stem = rate_path.name.replace("_rate.fits", "")
+        stem = _stem(rate_path)
         with datamodels.open(rate_path) as model:
             before = np.asarray(model.data, dtype=float)
-            mask = _mask_for(model)
+            ours = _made_by_ifuqa(model)
+            mask = _mask_for(model, cals.get(stem), use_layout=use_layout)
+        if stem not in cleaned and not ours:
+            from ifuqa.detector import banding_amplitude
+
+            level = float(banding_amplitude(before, mask))
+            floor = white_noise_floor(before, mask)
+            raise NotApplicable(f"no cleaned rate (_nsclean) for {rate_path.name} to compare "
+                                f"with; its banding is {level / floor:.1f}x the white-noise "
+                                "floor")
         after = before
         if stem in cleaned:
             with datamodels.open(cleaned[stem]) as model:
@@ -74,18 +126,29 @@ def banding(dataset, thresholds) -> MetricResult:
     return worst
 
 
-def undulation(dataset, thresholds) -> MetricResult:
-    """Low-frequency undulation of the extracted spectrum against the LSF-convolved truth."""
-    if not dataset.synthetic:
-        raise NotApplicable("needs the true spectrum (synthetic data)")
-    if dataset.truth["sources"][0]["kind"] != "point":
-        raise NotApplicable("the truth of an extended source is its total flux, which an "
-                            "aperture spectrum does not measure")
+def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
+    """Low-frequency undulation of the extracted spectrum: against the LSF-convolved truth
+    (synthetic point sources), else against a smooth continuum (a user's x1d; narrow lines are
+    median-filtered out first, broad features count as undulation)."""
     spec = the_spectrum(dataset.x1d)
-    wave, flux, resolving = true_spectrum(dataset.truth)
-    ref = np.interp(spec.wavelength_um, wave, convolve_to_resolution(wave, flux, resolving))
-    return undulation_amplitude(spec.wavelength_um, spec.flux_jy, reference_jy=ref,
-                                threshold_percent=thresholds["ns_ifu03.undulation_percent"])
+    threshold = thresholds["ns_ifu03.undulation_percent"]
+    if dataset.synthetic and use_truth:
+        if dataset.truth["sources"][0]["kind"] != "point":
+            raise NotApplicable("the truth of an extended source is its total flux, which an "
+                                "aperture spectrum does not measure")
+        wave, flux, resolving = true_spectrum(dataset.truth)
+        ref = np.interp(spec.wavelength_um, wave, convolve_to_resolution(wave, flux, resolving))
+        return undulation_amplitude(spec.wavelength_um, spec.flux_jy, reference_jy=ref,
+                                    threshold_percent=threshold)
+    cleaned, continuum = smooth_continuum(spec.wavelength_um, spec.flux_jy)
+    result = undulation_amplitude(spec.wavelength_um, cleaned, reference_jy=continuum,
+                                  threshold_percent=threshold)
+    result.message += f" in {spec.path.name} against a smooth continuum"
+    noise = result.details["noise_percent"]
+    if not np.isfinite(noise) or noise > threshold / 2.0:
+        raise NotApplicable(f"spectrum too noisy for a {threshold:g} % undulation measurement "
+                            f"(noise {noise:.2g} % in 1-20 cycles/um)")
+    return result
 
 
 def negative_flux(dataset, thresholds) -> MetricResult:

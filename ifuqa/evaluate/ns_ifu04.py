@@ -7,6 +7,8 @@ true apparent source position.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
@@ -18,10 +20,19 @@ from ifuqa.evaluate._common import (
     the_spectrum,
 )
 from ifuqa.metrics import nanstat
-from ifuqa.metrics.cube import MAS_PER_DEG, centroid, extraction_centring
+from ifuqa.metrics.cube import (
+    MAS_PER_DEG,
+    aperture_flux,
+    binned_images,
+    centroid,
+    curve_of_growth,
+    extraction_centring,
+)
 from ifuqa.metrics.result import MetricResult
 
-__all__ = ["centring", "centroid_accuracy"]
+__all__ = ["centring", "centroid_accuracy", "curve_of_growth_total", "jy_per_spaxel_unit"]
+
+ARCSEC_PER_RAD = 206264.80624709636
 
 
 def _white(cube) -> np.ndarray:
@@ -59,3 +70,62 @@ def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
     dist = float(np.hypot((ra[0] - ra0) * np.cos(np.deg2rad(dec0)), dec[0] - dec0) * MAS_PER_DEG)
     return MetricResult("NS-IFU04", "centroid_vs_truth", dist, "mas", tolerance_mas,
                         message=f"cube centroid {dist:.1f} mas from the true source position")
+
+
+def jy_per_spaxel_unit(cube) -> float:
+    """Jy per (cube unit × spaxel): MJy/sr times the spaxel solid angle, or MJy."""
+    if cube.bunit == "MJy":
+        return 1e6
+    return 1e6 * (cube.spaxel_arcsec / ARCSEC_PER_RAD) ** 2
+
+
+def _bin_noise_percent(image: np.ndarray, center: tuple[float, float], radius_pix: float,
+                       total: float) -> float:
+    """1-sigma noise (% of ``total``) of an aperture sum: the robust scatter of the spaxels
+    beyond ``radius_pix + 3`` from the source times √(aperture area)."""
+    ny, nx = image.shape
+    yy, xx = np.mgrid[:ny, :nx]
+    far = (np.hypot(xx - center[0], yy - center[1]) > radius_pix + 3) & np.isfinite(image)
+    if far.sum() < 20 or not total > 0:
+        return float("inf")
+    values = image[far]
+    sigma = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+    return float(100.0 * sigma * np.sqrt(np.pi * radius_pix**2) / total)
+
+
+def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
+                          judge_fwhm: float = 2.0) -> MetricResult:
+    """The x1d against the total flux of the cube's curve of growth (%, worst of ``n_bins``)."""
+    from ifuqa.psf import obscured_airy_encircled_energy
+
+    cube = the_cube(dataset.s3d)
+    require_snr(cube)
+    spec = the_spectrum(dataset.x1d)
+    images, waves = binned_images(cube.data, cube.wavelength_um, n_bins)
+    edges = np.linspace(0, cube.data.shape[0], n_bins + 1).astype(int)
+    flux = np.interp(cube.wavelength_um, spec.wavelength_um, spec.flux_jy,
+                     left=np.nan, right=np.nan)
+    with np.errstate(all="ignore"):
+        spec_bins = np.array([nanstat.nanmean(flux[a:b]) for a, b in itertools.pairwise(edges)])
+    fwhm = fwhm_arcsec(waves, cube.instrument)
+    fwhm_pix = fwhm / cube.spaxel_arcsec
+    cx, cy = centroid(_white(cube), radius_pix=2.5 * float(np.median(fwhm_pix)))
+    per_unit = jy_per_spaxel_unit(cube)
+
+    def encircled(wave: float, radius_fwhm: float) -> float:
+        fw = float(fwhm_arcsec(np.array([wave]), cube.instrument)[0])
+        return float(obscured_airy_encircled_energy(np.array([wave]),
+                                                    np.array([radius_fwhm * fw]))[0])
+
+    noise = np.array([_bin_noise_percent(img, (cx, cy), judge_fwhm * fp,
+                                         aperture_flux(img, (cx, cy), judge_fwhm * fp))
+                      for img, fp in zip(images, fwhm_pix, strict=True)])
+    result = curve_of_growth(images, waves, spec_bins, (cx, cy), fwhm_pix, per_unit, encircled,
+                             judge_fwhm=judge_fwhm, noise_percent=noise,
+                             threshold_percent=thresholds["ns_ifu04.cog_flux_percent"])
+    if not np.isfinite(result.value):
+        raise NotApplicable(f"cube too noisy for a {result.threshold:g} % flux comparison "
+                            f"(best bin noise {np.nanmin(noise):.2g} % within {judge_fwhm:g} "
+                            "FWHM)")
+    return result
+

@@ -14,7 +14,8 @@ from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["aperture_flux", "aperture_snr", "binned_images", "centroid", "centroid_drift",
-           "centroid_track", "extraction_centring", "peak_depth_against_reference", "peak_hole"]
+           "centroid_track", "curve_of_growth", "extraction_centring",
+           "peak_depth_against_reference", "peak_hole"]
 
 MAS_PER_DEG = 3.6e6
 
@@ -58,13 +59,15 @@ def aperture_snr(image: np.ndarray, center: tuple[float, float], radius_pix: flo
 
 
 def centroid(image: np.ndarray, *, radius_pix: float, start: tuple[float, float] | None = None,
-             iterations: int = 8) -> tuple[float, float]:
+             iterations: int = 8, inner_radius_pix: float = 0.0) -> tuple[float, float]:
     """Background-subtracted first-moment centroid in an iterated circular window.
 
     The background (median of the pixels outside ``2 × radius_pix`` of the start) is removed,
     then the centroid is recomputed in a circular window (exact photutils weights) around the
     previous estimate until it moves < 1e-4 pixel. For pixel-integrated data the first moment
-    of a window containing the PSF is unbiased; the window radius should be ≥ 2.5 FWHM.
+    of a window containing the PSF is unbiased; the window radius should be ≥ 2.5 FWHM. With
+    ``inner_radius_pix`` the window is an annulus: the position comes from the PSF's wings
+    alone, blind to whatever happened to its core (a hole).
     """
     from photutils.aperture import CircularAperture
 
@@ -81,6 +84,9 @@ def centroid(image: np.ndarray, *, radius_pix: float, start: tuple[float, float]
     cx, cy = start
     for _ in range(iterations):
         w = CircularAperture((cx, cy), radius_pix).to_mask(method="exact").to_image(img.shape)
+        if inner_radius_pix > 0:
+            w = w - CircularAperture((cx, cy), inner_radius_pix).to_mask(
+                method="exact").to_image(img.shape)
         total = float((w * img).sum())
         if total <= 0:
             break
@@ -167,24 +173,34 @@ def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bin
               threshold_percent: float = 10.0) -> MetricResult:
     """Hole at the PSF peak of a point source, without truth (NS-IFU01 on a user's cube).
 
-    Definition: in each wavelength-bin image, the spaxel containing the centroid is compared
-    with the brightest of its 8 neighbours; depth = ``1 − centre / max(neighbours)`` when the
-    centre is lower (a local minimum), else 0. A NaN centre counts as a 100 % hole. The metric
-    is the largest depth over the bins (%); ``plot`` holds the radial profile of the worst bin.
+    Definition: in each wavelength-bin image, the spaxel containing that bin's centroid (the
+    spaxel nearest the source, so the brightest one for any symmetric PSF, however
+    undersampled; the centroid is measured on the PSF's wings, beyond 1 FWHM, which a hole
+    does not move) is compared with the brightest of its 8 neighbours; depth =
+    ``1 − centre / max(neighbours)`` when the centre is lower (a local minimum), else 0. Each
+    bin has its own centroid so that a source drifting with wavelength is not mistaken for a
+    hole. A NaN centre counts as a 100 % hole. The metric is the largest depth over the bins
+    (%); ``plot`` holds the radial profile of the worst bin.
     """
     images, centres = binned_images(data, wave_um, n_bins)
-    depths, profiles = [], []
+    depths, profiles, positions = [], [], []
     with np.errstate(all="ignore"):
         white = nanstat.nanmean(images, axis=0)
     cx, cy = centroid(white, radius_pix=radius_pix)
-    ix, iy = round(cx), round(cy)
     ny, nx = white.shape
-    if not (1 <= ix < nx - 1 and 1 <= iy < ny - 1):
+    if not (1 <= round(cx) < nx - 1 and 1 <= round(cy) < ny - 1):
         return MetricResult("NS-IFU01", "psf_peak_hole_depth", float("nan"), "%",
                             threshold_percent, message="source centroid at the cube edge")
     yy, xx = np.mgrid[:ny, :nx]
-    r = np.hypot(xx - cx, yy - cy)
     for img in images:
+        bx, by = centroid(img, radius_pix=radius_pix, start=(cx, cy),
+                          inner_radius_pix=0.4 * radius_pix)
+        if not (np.isfinite(bx) and np.isfinite(by) and np.hypot(bx - cx, by - cy) < 1.0):
+            bx, by = cx, cy  # a bin too noisy for its own centroid: the white-light one
+        ix, iy = round(bx), round(by)
+        ix, iy = min(max(ix, 1), nx - 2), min(max(iy, 1), ny - 2)
+        positions.append((bx, by))
+        r = np.hypot(xx - bx, yy - by)
         centre = img[iy, ix]
         ring = img[iy - 1:iy + 2, ix - 1:ix + 2].copy()
         ring[1, 1] = np.nan
@@ -209,7 +225,8 @@ def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bin
         plot={"wavelength_um": centres, "depth_percent": np.array(depths),
               "radius_pix": 0.5 * (np.arange(0, 6 * radius_pix / 2.5 + 1, 0.5)[1:]
                                    + np.arange(0, 6 * radius_pix / 2.5 + 1, 0.5)[:-1]),
-              "profile": profiles[worst], "image": images[worst], "center_xy": (cx, cy)})
+              "profile": profiles[worst], "image": images[worst],
+              "center_xy": positions[worst]})
 
 
 def extraction_centring(white_light: np.ndarray, extraction_xy: tuple[float, float],
@@ -240,3 +257,70 @@ def extraction_centring(white_light: np.ndarray, extraction_xy: tuple[float, flo
                      message=f"the aperture at the extraction centre collects {loss:.1f} % less "
                              "flux than the same aperture on the source", plot=plot),
     )
+
+
+def curve_of_growth(images: np.ndarray, wave_um: np.ndarray, spectrum_jy: np.ndarray,
+                    center: tuple[float, float], fwhm_pix: np.ndarray, jy_per_unit: float,
+                    encircled_energy: Callable[[float, float], float], *,
+                    radii_fwhm: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
+                    judge_fwhm: float = 3.0, noise_percent: np.ndarray | None = None,
+                    threshold_percent: float = 3.0) -> MetricResult:
+    """The x1d against the total flux from the cube's curve of growth (NS-IFU04 and flux
+    bookkeeping between cube and spectrum, no truth needed).
+
+    Definition: in each wavelength-bin image, the enclosed flux ``F(r)`` in circular apertures
+    of radius ``r`` (multiples of the PSF FWHM) around the source, in Jy, divided by the PSF's
+    encircled energy ``EE(r)`` gives the total flux implied at each radius (the curve of
+    growth, aperture-corrected). The metric is the largest ``|x1d / (F(r*) / EE(r*)) − 1|`` over
+    the bins, in percent, at ``r* = judge_fwhm`` FWHM (large enough that the correction is a
+    few percent and barely model-dependent). An x1d extracted off the source, with a wrong
+    aperture correction or a unit slip falls short of (or overshoots) the cube's total.
+    Bins whose total is noisier than a third of the threshold are not judged.
+
+    Parameters
+    ----------
+    images : numpy.ndarray, shape (n_bins, ny, nx)
+        Wavelength-bin images of the cube, in the cube's unit.
+    wave_um : numpy.ndarray
+        Centre wavelength of each bin (µm).
+    spectrum_jy : numpy.ndarray
+        The x1d's mean flux density in each bin (Jy).
+    center : (float, float)
+        Source position (x, y) in spaxels.
+    fwhm_pix : numpy.ndarray
+        PSF FWHM in spaxels at each bin.
+    jy_per_unit : float
+        Jy per (cube unit × spaxel): the spaxel solid angle × 1e6 for MJy/sr, 1e6 for MJy.
+    encircled_energy : callable
+        ``encircled_energy(wave_um, radius_fwhm) -> fraction`` of the PSF.
+    noise_percent : numpy.ndarray, optional
+        1-sigma noise of each bin's total at ``judge_fwhm`` (% of the total).
+    """
+    radii = np.asarray(radii_fwhm, dtype=float)
+    totals = np.full((len(images), radii.size), np.nan)
+    for k, img in enumerate(images):
+        for j, r in enumerate(radii):
+            ee = encircled_energy(float(wave_um[k]), float(r))
+            totals[k, j] = aperture_flux(img, center, r * fwhm_pix[k]) * jy_per_unit / ee
+    judge = int(np.argmin(np.abs(radii - judge_fwhm)))
+    spec = np.asarray(spectrum_jy, dtype=float)
+    with np.errstate(all="ignore"):
+        deviation = (spec / totals[:, judge] - 1.0) * 100.0
+    noise = (np.zeros(len(images)) if noise_percent is None
+             else np.asarray(noise_percent, dtype=float))
+    judged = np.isfinite(deviation) & (noise <= threshold_percent / 3.0)
+    plot = {"cog_radius_fwhm": radii, "cog_total_jy": totals, "cog_wavelength_um": wave_um,
+            "x1d_jy": spec, "judge_fwhm": float(radii[judge])}
+    if not judged.any():
+        return MetricResult("NS-IFU04", "x1d_vs_curve_of_growth", float("nan"), "%",
+                            threshold_percent, message="no wavelength bin with a total flux "
+                            f"known to better than {threshold_percent / 3:.2g} %", plot=plot,
+                            details={"noise_percent": noise})
+    worst = int(np.nanargmax(np.where(judged, np.abs(deviation), -np.inf)))
+    value = float(abs(deviation[worst]))
+    return MetricResult(
+        "NS-IFU04", "x1d_vs_curve_of_growth", value, "%", threshold_percent,
+        message=(f"x1d {deviation[worst]:+.1f} % against the cube's aperture-corrected total "
+                 f"within {radii[judge]:g} FWHM at {wave_um[worst]:.3f} um "
+                 f"({int(judged.sum())} of {len(images)} bins judged)"),
+        plot=plot, details={"deviation_percent": deviation, "noise_percent": noise})

@@ -10,8 +10,8 @@ from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 
 __all__ = ["band_limited_amplitude", "convolve_to_resolution", "flux_ratio",
-           "flux_scale_dependence", "negative_flux_fraction", "undulation_amplitude",
-           "wiggle_amplitude"]
+           "flux_scale_dependence", "negative_flux_fraction", "smooth_continuum",
+           "undulation_amplitude", "wiggle_amplitude"]
 
 
 def convolve_to_resolution(wave_um: np.ndarray, flux: np.ndarray,
@@ -76,21 +76,40 @@ def flux_ratio(wave_um: np.ndarray, flux_jy: np.ndarray, true_wave_um: np.ndarra
 
 
 def flux_scale_dependence(ratio_by_scale: dict[float, float], *,
-                          threshold_percent: float = 3.0) -> MetricResult:
+                          threshold_percent: float = 3.0,
+                          binned_by_scale: dict[float, tuple[np.ndarray | None,
+                                                             np.ndarray | None]] | None = None,
+                          ) -> MetricResult:
     """Spread of the extracted/true flux ratio across output spaxel scales (NS-IFU02).
 
     Definition: ``(max − min) / mean`` of the median ratios measured at each spaxel scale,
     in percent. With point sources in surface brightness the spread is a calibration-free
     ~0; with flux-density input it follows the spaxel area.
+
+    ``binned_by_scale`` (scale → binned wavelengths µm and extracted/true ratios, e.g. the
+    ``bin_wavelength_um``/``bin_ratio`` plot data of :func:`flux_ratio`) only feeds the plot:
+    ``plot['scale_wavelength_um']`` and ``plot['scale_bin_ratio']``, one NaN-padded row per
+    scale of ``plot['spaxel_arcsec']``.
     """
     scales = sorted(ratio_by_scale)
     values = np.array([ratio_by_scale[s] for s in scales], dtype=float)
     spread = float((values.max() - values.min()) / values.mean() * 100.0)
+    plot = {"spaxel_arcsec": np.array(scales), "ratio": values}
+    if binned_by_scale:
+        rows = [binned_by_scale.get(s, (None, None)) for s in scales]
+        width = max((len(w) for w, _ in rows if w is not None), default=0)
+        waves = np.full((len(scales), width), np.nan)
+        ratios = np.full((len(scales), width), np.nan)
+        for i, (w, r) in enumerate(rows):
+            if w is not None and r is not None:
+                waves[i, :len(w)] = w
+                ratios[i, :len(r)] = r
+        plot.update(scale_wavelength_um=waves, scale_bin_ratio=ratios)
     return MetricResult(
         "NS-IFU02", "flux_vs_spaxel_scale", spread, "%", threshold_percent,
         message="extracted/true ratio per spaxel scale: "
                 + ", ".join(f'{s:g}": {v:.3f}' for s, v in zip(scales, values, strict=True)),
-        plot={"spaxel_arcsec": np.array(scales), "ratio": values},
+        plot=plot,
         details={"ratio_by_scale": {str(s): float(v) for s, v in zip(scales, values,
                                                                      strict=True)}})
 
@@ -226,6 +245,30 @@ def undulation_amplitude(wave_um: np.ndarray, flux_jy: np.ndarray, *,
         plot={"wavelength_um": wave, "residual": rel, "undulation": band},
         details={"bias_percent": bias, "noise_percent": noise * 100.0,
                  "fourier_ratio": detection})
+
+
+def smooth_continuum(wave_um: np.ndarray, flux_jy: np.ndarray, *, line_width_um: float = 0.01,
+                     degree: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A continuum for spectra without truth: (line-cleaned flux, polynomial continuum).
+
+    Narrow features (emission/absorption lines, spikes) are removed by a running median over
+    ``line_width_um`` (≈ 100 cycles/µm, far above the 1–20 cycles/µm undulation band); the
+    continuum is a polynomial of ``degree`` fitted to the cleaned flux (< 1 cycle over a band).
+    Broad astrophysical features (ice bands, PAHs, molecular band heads) are not removed and
+    count as undulation.
+    """
+    from scipy.ndimage import median_filter
+
+    wave = np.asarray(wave_um, dtype=float)
+    flux = np.asarray(flux_jy, dtype=float)
+    ok = np.isfinite(flux)
+    step = float(np.median(np.diff(wave)))
+    size = max(3, round(line_width_um / step) | 1)
+    cleaned = np.full_like(flux, np.nan)
+    cleaned[ok] = median_filter(flux[ok], size=size, mode="nearest")
+    x = (wave - wave.mean()) / max(np.ptp(wave), 1e-12)
+    coeff = np.polyfit(x[ok], cleaned[ok], degree)
+    return cleaned, np.polyval(coeff, x)
 
 
 def negative_flux_fraction(flux_jy: np.ndarray, err_jy: np.ndarray | None = None, *,

@@ -19,6 +19,11 @@ NS-IFU04  1-D extraction at the nominal target position from the header instead 
 NS-IFU05  only the first dither position goes into the cube (no dither combination)
 ========  ==================================================================================
 
+NS-IFU05's other mitigation, jwst's adaptive trace model (spline-model oversampling of the
+detector images before cube building, :mod:`ifuqa.processing.trace`), is an option
+(``trace_model``), off by default as in jwst; it combines with the NS-IFU05 defect switch (one
+dither, oversampled) as well as with dither combination.
+
 NS-IFU06 (centroid drift with wavelength) has no pipeline fix and hence no switch.
 """
 
@@ -78,6 +83,9 @@ class ProcessingConfig:
         (a single-spaxel extraction together with ``aperture_radius_arcsec`` ≤ half a spaxel).
     center_xy : (float, float) or None
         Explicit aperture centre (cube pixels, 0-based), overriding both.
+    trace_model : bool
+        Oversample each calibrated image with jwst's adaptive trace model before cube building
+        (NS-IFU05 mitigation; parameters in :data:`ifuqa.processing.trace.TraceModelParameters`).
     """
 
     defects: frozenset[str] = field(default_factory=frozenset)
@@ -95,6 +103,7 @@ class ProcessingConfig:
     autocenter: bool = True
     brightest_spaxel: bool = False
     center_xy: tuple[float, float] | None = None
+    trace_model: bool = False
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.defects) - set(DEFECTS))
@@ -154,8 +163,11 @@ class ProcessingConfig:
             out.append("NS-IFU03 nsclean")
         if self.effective_autocenter or self.center_xy is not None:
             out.append("NS-IFU04 " + ("center_xy" if self.center_xy is not None else "autocen"))
-        if not self.single_dither:
-            out.append("NS-IFU05 dither combination")
+        ns_ifu05 = [] if self.single_dither else ["dither combination"]
+        if self.trace_model:
+            ns_ifu05.append("adaptive trace model")
+        if ns_ifu05:
+            out.append("NS-IFU05 " + " + ".join(ns_ifu05))
         return out
 
     def with_defects(self, *ids: str) -> ProcessingConfig:

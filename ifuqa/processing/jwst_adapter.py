@@ -18,7 +18,11 @@ The wrappers below feed those to the real ``jwst`` algorithms:
 * :func:`trace_model_oversample` - the array-level core of
   ``jwst.adaptive_trace_model.trace_model.fit_and_oversample``
   (``fit_all_regions`` + ``oversample_flux`` + ``linear_oversample``), with the
-  gwcs evaluation replaced by caller-supplied along-slice coordinates.
+  gwcs evaluation replaced by caller-supplied along-slice coordinates;
+  :func:`trace_fit_statistics` and :func:`trace_region_peak` expose its
+  fit-threshold statistics (image mean/rms, the per-slice collapsed
+  cross-dispersion peak of ``_crossdisp_profile``) so callers can fit
+  slice-sized cut-outs of one image with the whole image's threshold.
 * :func:`ifu_autocenter` - the ``ifu_autocen`` centring of
   ``jwst.extract_1d.ifu.extract_ifu`` (same photutils call, same parameters).
 * :func:`extract_ifu_cube` - ``jwst.extract_1d.ifu.extract_ifu`` on an
@@ -37,7 +41,7 @@ import inspect
 import logging
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +70,9 @@ __all__ = [
     "nsclean",
     "shepard_cube_kernel",
     "sky_to_cube_plane",
+    "trace_fit_statistics",
     "trace_model_oversample",
+    "trace_region_peak",
 ]
 
 log = logging.getLogger(__name__)
@@ -150,6 +156,7 @@ _REQUIRED_API: dict[tuple[str, str], tuple[str, ...] | frozenset[str] | None] = 
         "edge_limit",
         "preserve_nan",
     ),
+    (_TRACE_MOD, "_crossdisp_profile"): ("data_slice", "err_slice", "alpha_slice"),
     (_TRACE_MOD, "_set_fit_kwargs"): ("mode", "detector", "grating", "xsize"),
     (_TRACE_MOD, "_set_oversample_kwargs"): ("mode", "detector"),
     (_TRACE_MOD, "_reindex"): ("xmin", "xmax", "scale"),
@@ -656,6 +663,74 @@ class TraceOversampleResult:
     spline_models: dict = field(repr=False)
 
 
+def trace_fit_statistics(values: ArrayLike) -> tuple[float, float]:
+    """
+    The image statistics ``fit_and_oversample`` derives its fit threshold from.
+
+    Sigma-clipped (astropy defaults, 3 sigma) mean and standard deviation of the
+    in-region flux, each replaced by 0 when not finite, exactly as
+    ``jwst.adaptive_trace_model.trace_model.fit_and_oversample`` computes
+    ``overall_mean`` and ``overall_rms`` (the NRS_IFU threshold is then
+    ``overall_mean + fit_threshold * overall_rms``, after a negative mean is
+    subtracted from the image and set to 0).
+
+    Parameters
+    ----------
+    values : array_like
+        Flux of every in-region pixel of the whole image (NaNs are ignored).
+
+    Returns
+    -------
+    mean, rms : float
+    """
+    from astropy.stats import sigma_clipped_stats
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    data = np.asarray(values, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=AstropyUserWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        mean, _, rms = sigma_clipped_stats(data)
+    mean = float(mean) if np.isfinite(mean) else 0.0
+    rms = float(rms) if np.isfinite(rms) else 0.0
+    return mean, rms
+
+
+def trace_region_peak(flux: ArrayLike, error: ArrayLike, alpha: ArrayLike) -> float:
+    """
+    Peak of one region's collapsed cross-dispersion profile (jwst's fit test).
+
+    ``jwst.adaptive_trace_model.trace_model._fit_one_region`` fits a slice only
+    if the maximum of ``_crossdisp_profile`` (the flux median-combined over
+    wavelength in bins of half a native pixel in alpha) exceeds the threshold.
+    This returns that maximum for the pixels of one region.
+
+    Parameters
+    ----------
+    flux, error, alpha : array_like, shape (ny, nx)
+        One region's flux, error and along-slice coordinate, NaN outside it
+        (a cut-out around the region is enough).  Pixels with a non-positive
+        error are ignored, as in jwst.
+
+    Returns
+    -------
+    float
+        The peak, or NaN when the region has no usable pixel.
+    """
+    from jwst.adaptive_trace_model import trace_model as tm
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        _, profile, _, _ = tm._crossdisp_profile(
+            np.asarray(flux, dtype=np.float64),
+            np.asarray(error, dtype=np.float64),
+            np.asarray(alpha, dtype=np.float64),
+        )
+        if profile is None or not np.isfinite(profile).any():
+            return float("nan")
+        return float(np.nanmax(profile))
+
+
 def trace_model_oversample(
     flux: ArrayLike,
     error: ArrayLike,
@@ -672,6 +747,10 @@ def trace_model_oversample(
     psf_optimal: bool = False,
     flux_density: bool = False,
     maximum_cores: str = "none",
+    statistics: tuple[float, float] | None = None,
+    fit_error: ArrayLike | None = None,
+    fit_regions: Collection[int] | None = None,
+    fit_columns: Collection[int] | None = None,
 ) -> TraceOversampleResult:
     """
     Adaptive-trace-model oversampling of a NIRSpec IFU image from arrays.
@@ -720,14 +799,27 @@ def trace_model_oversample(
         and error are then divided by the oversampling factor, as jwst does.
     maximum_cores : str, optional
         Passed to ``fit_all_regions`` ("none" = single process).
+    statistics : (float, float) or None, optional
+        ``(overall_mean, overall_rms)`` of the *whole* image
+        (:func:`trace_fit_statistics`), for when ``flux`` is a cut-out of it;
+        None computes them from ``flux`` as jwst does.
+    fit_error : array_like or None, optional
+        Error used by the fit only (jwst ignores pixels whose error is not
+        positive when it collapses a slice); None uses ``error``.
+    fit_regions : collection of int or None, optional
+        Regions allowed a spline fit; the others get no spline model and are
+        linearly oversampled (what jwst does for regions below the
+        threshold).  None: every region, as in jwst.
+    fit_columns : collection of int or None, optional
+        Columns (indices into ``flux``) that may be fitted, in jwst's fitting
+        order; the other columns are linearly oversampled.  None: every
+        column, as in jwst.
 
     Returns
     -------
     TraceOversampleResult
         Oversampled arrays and the row mapping; see its docstring.
     """
-    from astropy.stats import sigma_clipped_stats
-    from astropy.utils.exceptions import AstropyUserWarning
     from jwst.adaptive_trace_model import trace_model as tm
 
     flux_in = np.array(flux, dtype=np.float64, copy=True)
@@ -748,12 +840,10 @@ def trace_model_oversample(
         fit_threshold = 0
         slope_limit = 0
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=AstropyUserWarning)
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        overall_mean, _, overall_rms = sigma_clipped_stats(flux_in[regions > 0])
-    overall_mean = 0.0 if not np.isfinite(overall_mean) else float(overall_mean)
-    overall_rms = 0.0 if not np.isfinite(overall_rms) else float(overall_rms)
+    if statistics is None:
+        overall_mean, overall_rms = trace_fit_statistics(flux_in[regions > 0])
+    else:
+        overall_mean, overall_rms = (float(v) for v in statistics)
     restore_mean = None
     if overall_mean < 0:
         restore_mean = overall_mean
@@ -767,9 +857,22 @@ def trace_model_oversample(
     else:
         threshold = overall_mean + fit_threshold * overall_rms
         fit_kwargs["peak_threshold"] = dict.fromkeys(region_numbers, threshold)
-    spline_models = tm.fit_all_regions(
-        flux_in, err_in, alpha_in, regions, maximum_cores=maximum_cores, **fit_kwargs
-    )
+    if fit_columns is not None:
+        allowed = {int(c) for c in fit_columns}
+        fit_kwargs["col_index"] = [c for c in fit_kwargs["col_index"] if c in allowed]
+    fit_map = regions
+    if fit_regions is not None:
+        fit_map = np.where(np.isin(regions, list(fit_regions)), regions, 0)
+    err_fit = err_in if fit_error is None else np.asarray(fit_error, dtype=np.float64)
+    if err_fit.shape != flux_in.shape:
+        raise ValueError("fit_error must have the shape of flux")
+    spline_models = {}
+    if (fit_map > 0).any():  # jwst's fit_all_regions fails on an empty region map
+        spline_models = tm.fit_all_regions(
+            flux_in, err_fit, alpha_in, fit_map, maximum_cores=maximum_cores, **fit_kwargs
+        )
+    for number in region_numbers:
+        spline_models.setdefault(number, {})
 
     oversample_kwargs = tm._set_oversample_kwargs(mode, det)
     _, oldy = tm._reindex(0, ysize - 1, scale=oversample_factor)

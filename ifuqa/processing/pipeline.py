@@ -6,7 +6,12 @@ suffixes and record in their primary headers which fixes and defects were used:
 
 ``IFQ_VER``  ifuqa version · ``IFQ_DEF`` defects re-created (comma-separated NS-IFU IDs, or
 ``NONE``) · ``IFQ_FIX`` the fixes in force · ``IFQ_WGT`` cube weighting · ``IFQ_SPAX`` spaxel
-scale (arcsec) · ``IFQ_CSYS`` cube coordinate system.
+scale (arcsec) · ``IFQ_CSYS`` cube coordinate system · ``IFQ_TRM`` whether the adaptive trace
+model oversampled the images before cube building (``IFQ_TRMF`` its factor, ``IFQ_TRMP`` its
+parameters, and a HISTORY line with the slices fitted per exposure, when it did).
+
+The cal products are written at the detector sampling, before the trace model (as jwst's
+calwebb_spec3 runs ``adaptive_trace_model`` on the cal images after outlier detection).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ifuqa.instrument.sky import Pointing
 from ifuqa.processing.calibrate import calibrate_pixels
 from ifuqa.processing.defects import DEFECTS, ProcessingConfig
 from ifuqa.processing.provenance import add_provenance
+from ifuqa.processing.trace import TraceModelParameters, fitted_summary, oversample_exposure
 
 __all__ = ["ProcessingError", "ProcessingResult", "find_rate_files", "process"]
 
@@ -36,6 +42,9 @@ NSCLEAN_BUFF = False
 jwst's clean_flicker_noise) is off: it leaves the line-to-line part of the 1/f noise, about half
 of the banding amplitude in the simulated detectors (residual/injected 0.5 with buffing, 0.14
 without, measured on full frames with the IFU mask)."""
+
+TRACE_MODEL = TraceModelParameters()
+"""Parameters of the adaptive-trace-model stage (``ProcessingConfig.trace_model``)."""
 
 
 class ProcessingError(RuntimeError):
@@ -55,6 +64,7 @@ class ProcessingResult:
     jwst_time_s: float = 0.0
     outlier_masks: dict[str, np.ndarray] = field(default_factory=dict)
     config: ProcessingConfig | None = None
+    trace_model: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -118,8 +128,9 @@ def _stage(result: ProcessingResult, name: str, *, jwst: bool = False):
         result.jwst_time_s += elapsed
 
 
-def _keywords(config: ProcessingConfig) -> dict[str, object]:
-    return {
+def _keywords(config: ProcessingConfig, trace_history: list[str] | None = None
+              ) -> dict[str, object]:
+    keywords: dict[str, object] = {
         "IFQ_VER": __version__,
         "IFQ_DEF": ",".join(sorted(config.defects)) or "NONE",
         "IFQ_FIX": ",".join(f.split()[0] for f in config.fixes()) or "NONE",
@@ -128,7 +139,15 @@ def _keywords(config: ProcessingConfig) -> dict[str, object]:
         "IFQ_WGT": config.weighting,
         "IFQ_SPAX": config.spaxel_arcsec,
         "IFQ_CSYS": config.coord_system,
+        "IFQ_TRM": bool(config.trace_model),
     }
+    if config.trace_model:
+        keywords["IFQ_TRMF"] = TRACE_MODEL.oversample_factor
+        keywords["IFQ_TRMP"] = TRACE_MODEL.describe()
+        keywords["HISTORY"] = [*keywords["HISTORY"],  # type: ignore[misc]
+                               f"ifuqa adaptive trace model: {TRACE_MODEL.describe()}",
+                               *(f"ifuqa trace model {line}" for line in trace_history or [])]
+    return keywords
 
 
 def _window_from_truth(folder: Path) -> tuple[float, float] | None:
@@ -325,8 +344,20 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
             flux_img = pixmap.to_image(cal.flux, fill=np.nan)
             err_img = pixmap.to_image(cal.err, fill=np.nan)
             good_img = pixmap.to_image(good, fill=False).astype(bool)
+        if config.trace_model:
+            with _stage(result, "trace model", jwst=True):
+                oversampled = oversample_exposure(
+                    flux_img, err_img, good_img, pixmap, params=TRACE_MODEL,
+                    flux_density=config.point_source_in_flux_density, grating=first.grating)
+            result.trace_model.append(f"{e.path.name}: {fitted_summary([oversampled])}")
+            del flux_img, err_img, good_img
+            with _stage(result, "point cloud"):
+                flux_img, err_img, good_img = oversampled.images()
+                pixmap = oversampled.pixmap
+            del oversampled
+        with _stage(result, "point cloud"):
             clouds.append(point_cloud(pixmap, e.pointing, flux_img, err_img, good_img))
-        del flux_img, err_img
+        del flux_img, err_img, good_img
 
     with _stage(result, "cube build", jwst=True):
         from ifuqa.processing.cube import build_cube, grid_for
@@ -342,7 +373,7 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
     cube.meta.filename = cube_path.name
     with _stage(result, "write s3d"):
         cube.save(cube_path)
-        add_provenance(cube_path, _keywords(config))
+        add_provenance(cube_path, _keywords(config, result.trace_model))
     result.cube_file = cube_path
 
     with _stage(result, "extract 1-D"):
@@ -356,7 +387,7 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
             autocenter=config.effective_autocenter,
             brightest_spaxel=config.brightest_spaxel and "NS-IFU04" not in config.defects)
         x1d_path = out / f"{_stem(exposures[0].path)}_x1d.fits"
-        write_x1d(x1d_path, extraction, cube, keywords=_keywords(config) | {
+        write_x1d(x1d_path, extraction, cube, keywords=_keywords(config, result.trace_model) | {
             "IFQ_CEN": extraction.centering,
             "IFQ_CX": round(extraction.center_xy[0], 4),
             "IFQ_CY": round(extraction.center_xy[1], 4)})

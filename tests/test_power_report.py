@@ -1,0 +1,67 @@
+"""``--ifuqa-power-matrix`` end to end: which tests run on defect datasets, and a check without
+power failing the run and showing as such in the report."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests._builds import cache_root
+
+OFFSET = "pointing_offset_g395h"
+
+
+def test_ini_key_adds_the_defect_datasets_of_the_selected_scenarios(
+        pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nifuqa_power_matrix = true\n")
+    run = pytester.runpytest_subprocess("--ifuqa", f"--ifuqa-scenario={OFFSET}",
+                                        "--collect-only", "-q", "-p", "no:cacheprovider")
+    out = run.stdout.str()
+    defect_ids = re.findall(r"::(test_\w+)\[pointing_offset_g395h\[NS-IFU04\]\]", out)
+    # every NS-IFU04 check except the exempt centroid check, and nothing else
+    assert "test_aperture_on_source" in defect_ids
+    assert "test_centroid_recovers_true_position" not in defect_ids
+    assert not re.search(r"test_ns_ifu0[12356]\w*\.py::\w+\[pointing_offset_g395h\[", out)
+    assert f"test_centroid_recovers_true_position[{OFFSET}]" in out  # fixed dataset: all
+
+
+def test_power_matrix_refuses_defect_runs(pytester: pytest.Pytester) -> None:
+    run = pytester.runpytest_subprocess("--ifuqa", f"--ifuqa-scenario={OFFSET}",
+                                        "--ifuqa-power-matrix", "--ifuqa-defect=NS-IFU04",
+                                        "--collect-only", "-p", "no:cacheprovider")
+    assert run.ret == pytest.ExitCode.USAGE_ERROR
+    run.stderr.fnmatch_lines(["*--ifuqa-power-matrix*drop --ifuqa-defect*"])
+
+
+def test_a_check_without_power_fails_the_run_and_is_reported(pytester: pytest.Pytester,
+                                                            pytestconfig: pytest.Config,
+                                                            tmp_path: Path) -> None:
+    """Limits so loose that the NS-IFU04 defect passes: the defect dataset's check XPASSes
+    (strict: the run fails) and the report's power matrix says "no"."""
+    html, results = tmp_path / "report.html", tmp_path / "results.json"
+    run = pytester.runpytest_subprocess(
+        "--ifuqa", f"--ifuqa-scenario={OFFSET}", "--ifuqa-power-matrix",
+        f"--ifuqa-cache={cache_root(pytestconfig)}", "-m", "ns_ifu04",
+        "-k", "aperture_on_source", "--ifuqa-threshold=ns_ifu04.offset_mas=1000",
+        "--ifuqa-threshold=ns_ifu04.flux_loss_percent=100", f"--html={html}",
+        "--self-contained-html", f"--ifuqa-results={results}", "-p", "no:cacheprovider", "-rA")
+    assert run.ret == 1
+    assert (f"[XPASS(strict)] power matrix: must fail on {OFFSET}[NS-IFU04]"
+            in run.stdout.str())
+    outcomes = run.parseoutcomes()
+    assert (outcomes.get("passed"), outcomes.get("failed")) == (1, 1)  # fixed, defect
+    records = json.loads(results.read_text())["records"]
+    broken = [r for r in records if r["dataset"] == f"{OFFSET}[NS-IFU04]"]
+    assert {r["verdict"] for r in broken} == {"pass"} and len(broken) == 2
+    page = html.read_text()
+    section = re.search(r'<h2 id="ifuqa-power".*?</table>', page, re.S)
+    assert section, "no power-matrix section in the report"
+    powers = re.findall(r"<td class='ifuqa-power-([a-z-]+)'", section.group(0))
+    assert powers == ["no", "no"]
+    assert "0 of 2 targeted metrics have power" in section.group(0)
+    # the defect dataset is not a column of the known issue × dataset summary
+    summary = re.search(r'id="ifuqa-summary-matrix".*?</table>', page, re.S).group(0)
+    assert "NS-IFU04]" not in summary

@@ -1,0 +1,214 @@
+"""Report figures and tables: the per-spaxel-scale flux figure and the power matrix (fast, no
+builds)."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+
+from ifuqa.metrics.spectra import flux_scale_dependence
+from ifuqa.plugin import checks_dir
+from ifuqa.power import POWER_ROWS, PowerRow, power_datasets, power_matrix, power_params
+from ifuqa.report import figure_png, power_matrix_html, power_matrix_png
+
+ROWS = {row.issue: row for row in POWER_ROWS}
+
+
+def _image(png: bytes) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    return mpimg.imread(io.BytesIO(png), format="png")
+
+
+def _scale_plot(seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    wave = np.linspace(3.7, 4.0, 20)
+    binned = {s: (wave, 1.0 + 0.002 * rng.standard_normal(wave.size) + k)
+              for k, s in zip((0.0, 0.01, 0.02), (0.05, 0.1, 0.2), strict=True)}
+    medians = {s: float(np.median(r)) for s, (_, r) in binned.items()}
+    return flux_scale_dependence(medians, binned_by_scale=binned).plot
+
+
+# ------------------------------------------------------------------ per-spaxel-scale figure
+
+
+def test_scale_dependence_carries_binned_ratio_per_scale_and_keeps_its_value() -> None:
+    wave = np.linspace(3.7, 4.0, 20)
+    medians = {0.05: 1.0, 0.1: 1.01, 0.2: 1.02}
+    binned = {0.05: (wave, np.full(20, 1.0)), 0.1: (wave[:15], np.full(15, 1.01)),
+              0.2: (None, None)}
+    with_bins = flux_scale_dependence(medians, binned_by_scale=binned)
+    without = flux_scale_dependence(medians)
+    assert with_bins.value == pytest.approx(without.value)  # the metric is unchanged
+    assert with_bins.value == pytest.approx(0.02 / 1.01 * 100)
+    assert "scale_bin_ratio" not in without.plot
+    ratio = with_bins.plot["scale_bin_ratio"]
+    assert ratio.shape == (3, 20)
+    np.testing.assert_allclose(ratio[0], 1.0)
+    assert np.isfinite(ratio[1, :15]).all() and np.isnan(ratio[1, 15:]).all()  # padded
+    assert np.isnan(ratio[2]).all()  # a scale without bins keeps its row, empty
+    np.testing.assert_allclose(with_bins.plot["scale_wavelength_um"][0], wave)
+
+
+def test_per_scale_figure_is_drawn_with_one_curve_per_scale() -> None:
+    plot = _scale_plot()
+    png = figure_png("flux_vs_spaxel_scale", "NS-IFU02 flux_vs_spaxel_scale", plot)
+    img = _image(png)
+    assert img.shape[1] == int(7.6 * 80)  # the two-panel per-scale figure, not the fallback
+    # the three scale colours (matplotlib C0, C1, C2) are all drawn
+    rgb = (img[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    for colour in ((31, 119, 180), (255, 127, 14), (44, 160, 44)):
+        assert (np.abs(rgb - colour).sum(axis=1) < 30).sum() > 50, colour
+    legacy = {k: plot[k] for k in ("spaxel_arcsec", "ratio")}
+    assert _image(figure_png("flux_vs_spaxel_scale", "t", legacy)).shape[1] == int(6.4 * 80)
+
+
+# ------------------------------------------------------------------ power matrix
+
+def _rec(dataset: str, check: str, metric: str, value: float | None, verdict: str,
+         issue: str = "NS-IFU04", unit: str = "mas", threshold: float = 30.0) -> dict:
+    return {"issue": issue, "check": check, "dataset": dataset, "metric": metric,
+            "value": value, "unit": unit, "threshold": threshold, "verdict": verdict,
+            "message": f"{metric} on {dataset}", "sense": "max"}
+
+
+FIX, BROKEN = "pointing_offset_g395h", "pointing_offset_g395h[NS-IFU04]"
+LAYOUT = [(ROWS["NS-IFU04"], FIX, BROKEN)]
+
+
+def _records(defect_verdict: str = "fail") -> list[dict]:
+    defect_value = 150.0 if defect_verdict == "fail" else 12.0
+    return [
+        _rec(FIX, "test_aperture_on_source", "extraction_offset", 6.2, "pass"),
+        _rec(BROKEN, "test_aperture_on_source", "extraction_offset", defect_value,
+             defect_verdict),
+        _rec(FIX, "test_centroid_recovers_true_position", "centroid_vs_truth", 0.1, "pass"),
+        _rec("other_dataset", "test_aperture_on_source", "extraction_offset", 900.0, "fail"),
+        _rec(FIX, "test_no_hole_at_psf_peak", "psf_peak_hole_depth", 0.0, "pass",
+             issue="NS-IFU01", unit="%"),
+    ]
+
+
+def test_power_matrix_has_power_when_defect_fails_and_fix_passes() -> None:
+    lines = power_matrix(_records(), LAYOUT)
+    assert [(x.check, x.power) for x in lines] == [
+        ("test_aperture_on_source", "yes"),
+        ("test_centroid_recovers_true_position", "not targeted")]
+    offset = lines[0]
+    assert (offset.fix.value, offset.fix.verdict) == (6.2, "pass")
+    assert (offset.broken.value, offset.broken.verdict) == (150.0, "fail")
+    assert offset.broken.text() == "150 mas fail"
+    assert lines[1].broken is None and "centroid" in lines[1].note
+
+
+def test_a_defect_dataset_whose_check_passes_is_reported_without_power() -> None:
+    lines = power_matrix(_records(defect_verdict="pass"), LAYOUT)
+    assert lines[0].power == "no"
+    page = power_matrix_html(lines)
+    assert "class='ifuqa-power-no'" in page
+    assert "0 of 1 targeted metrics have power" in page
+
+
+@pytest.mark.parametrize(("fix", "broken", "power"), [
+    ("fail", "fail", "no"), ("skip", "fail", "unknown"), ("pass", "error", "unknown"),
+    ("pass", None, "unknown")])
+def test_power_needs_both_verdicts(fix: str, broken: str | None, power: str) -> None:
+    recs = [_rec(FIX, "test_aperture_on_source", "extraction_offset", 1.0, fix)]
+    if broken:
+        recs.append(_rec(BROKEN, "test_aperture_on_source", "extraction_offset", 1.0, broken))
+    assert power_matrix(recs, LAYOUT)[0].power == power
+
+
+def test_power_matrix_html_cells_carry_verdicts_values_and_units() -> None:
+    lines = power_matrix(_records(), LAYOUT)
+    png = power_matrix_png(lines)
+    page = power_matrix_html(lines, png=png)
+    assert page.count('id="ifuqa-power-matrix"') == 1
+    cells = re.findall(r"<td class='(ifuqa-[a-z-]+)'[^>]*>([^<]*)</td>", page)
+    assert ("ifuqa-pass", "6.2 mas pass") in cells
+    assert ("ifuqa-fail", "150 mas fail") in cells
+    assert ("ifuqa-power-yes", "yes") in cells
+    assert ("ifuqa-power-not-targeted", "not targeted") in cells
+    assert "≤ 30 mas" in page  # the limit with its unit
+    embedded = re.search(r'id="ifuqa-power-matrix-figure"[^>]*src="data:image/png;base64,'
+                         r'([^"]+)"', page)
+    assert embedded and base64.b64decode(embedded.group(1)) == png
+
+
+def test_power_matrix_png_has_a_row_per_line() -> None:
+    small = power_matrix(_records(), LAYOUT)
+    many = power_matrix(_records() + [
+        _rec(FIX, "test_x", f"metric_{i}", 1.0, "pass") for i in range(6)], LAYOUT)
+    a, b = _image(power_matrix_png(small)), _image(power_matrix_png(many))
+    assert a.shape[0] < b.shape[0]
+    rgb = (a[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    green, red = np.array((46, 125, 50)), np.array((198, 40, 40))
+    assert (np.abs(rgb - green).sum(axis=1) < 10).sum() > 500  # pass cells
+    assert (np.abs(rgb - red).sum(axis=1) < 10).sum() > 500  # the defect's fail cell
+
+
+# ------------------------------------------------------------------ which checks run where
+
+
+def test_power_params_keep_defect_datasets_only_for_targeted_checks() -> None:
+    rows = {BROKEN: ROWS["NS-IFU04"]}
+    params = [(FIX, "fixed-handle"), (BROKEN, "broken-handle")]
+    kept = power_params("test_aperture_on_source", {"NS-IFU04"}, params, rows)
+    assert kept[0] == (FIX, "fixed-handle")
+    label, param = kept[1]
+    assert label == BROKEN and param.values == ("broken-handle",)
+    (mark,) = param.marks
+    assert mark.name == "xfail" and mark.kwargs["strict"] is True
+    assert mark.kwargs["raises"] is pytest.fail.Exception
+    exempt = power_params("test_centroid_recovers_true_position", {"NS-IFU04"}, params, rows)
+    assert exempt == [(FIX, "fixed-handle")]
+    other = power_params("test_banding_removed", {"NS-IFU03"}, params, rows)
+    assert other == [(FIX, "fixed-handle")]
+
+
+def _shipped_checks() -> dict[str, set[str]]:
+    """Known issue -> check function names in checks/ (from the modules' markers)."""
+    out: dict[str, set[str]] = {}
+    for path in checks_dir().glob("test_ns_ifu0*.py"):
+        issue = "NS-IFU0" + path.name[len("test_ns_ifu0")]
+        tree = ast.parse(path.read_text())
+        out[issue] = {n.name for n in tree.body
+                      if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+    return out
+
+
+def test_every_issue_has_a_row_with_targets_and_real_exemptions() -> None:
+    shipped = _shipped_checks()
+    assert set(ROWS) == set(shipped) == {f"NS-IFU0{i}" for i in range(1, 7)}
+    for issue, row in ROWS.items():
+        exempt = {check for check, _ in row.exempt}
+        assert exempt <= shipped[issue], f"{issue}: unknown exempt check {exempt}"
+        assert shipped[issue] - exempt, f"{issue}: no check is expected to fail"
+        assert all(reason for _, reason in row.exempt)
+
+
+def test_power_datasets_follow_the_selected_scenarios(tmp_path) -> None:
+    chosen = power_datasets(["pointing_offset_g395h", "drift_point_g235m"], tmp_path)
+    assert [row.issue for row, _ in chosen] == ["NS-IFU04", "NS-IFU06"]
+    (_, offset), (_, drift) = chosen
+    assert offset.defects == ("NS-IFU04",) and offset.label == "pointing_offset_g395h[NS-IFU04]"
+    assert drift.label == "drift_40mas" and drift.defects == ()
+    from ifuqa.scenario import load_scenario
+
+    scenario = load_scenario(drift.scenario)
+    assert list(scenario.sources[0].drift_mas) == [24.0, 32.0]  # 40 mas peak to peak
+    assert power_datasets(["extended_g235h"], tmp_path) == []
+
+
+def test_a_row_spec_is_stable(tmp_path) -> None:
+    row = PowerRow("NS-IFU06", "drift_point_g235m", "drift", variant=(
+        ("source_drift_mas", [24.0, 32.0]),), variant_name="v")
+    first = row.spec(tmp_path)
+    mtime = (tmp_path / "variants" / "v.toml").stat().st_mtime_ns
+    assert row.spec(tmp_path) == first
+    assert (tmp_path / "variants" / "v.toml").stat().st_mtime_ns == mtime  # not rewritten
