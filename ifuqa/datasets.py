@@ -176,16 +176,39 @@ def _build(spec: SyntheticSpec, folder: Path) -> None:
     cache = folder.parent / "stage-cache"
     process(sim, folder / "products", _config(spec), cache_dir=cache)
     if clean_sim is not None:
-        # the truth of the PSF peak: the noiseless scene, processed identically but with
-        # nothing to clean and no outlier rejection
-        process(clean_sim, folder / "reference",
-                _config(spec, outliers=False, clean=False), cache_dir=cache)
+        (folder / "reference-dir").write_text(str(_reference(spec, clean_sim, cache)))
     if spec.with_scales:
         for scale in FLUX_SCALES:
             process(sim, folder / f"scale-{scale:g}",
                     _config(spec, spaxel_arcsec=scale,
                             aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache)
     (folder / "sim").write_text(str(sim))
+
+
+REFERENCE_IRRELEVANT_DEFECTS = frozenset({"NS-IFU01", "NS-IFU03", "NS-IFU04"})
+"""Defects that cannot change the reference cube, which is built without outlier rejection
+and without cleaning (NS-IFU01, NS-IFU03), and whose extraction is not used (NS-IFU04)."""
+
+
+def _reference(spec: SyntheticSpec, clean_sim: Path, cache: Path) -> Path:
+    """The truth of the PSF peak: the noiseless scene processed like the dataset but with
+    nothing to clean and no outlier rejection. Shared by every build whose processing differs
+    only by defects that cannot change it (e.g. the fix and the NS-IFU01 defect)."""
+    from filelock import FileLock
+
+    from ifuqa.processing.pipeline import process
+
+    defects = tuple(sorted(d for d in spec.defects if d not in REFERENCE_IRRELEVANT_DEFECTS))
+    config = _config(SyntheticSpec(spec.scenario, defects=defects, seed=spec.seed,
+                                   options=spec.options), outliers=False, clean=False)
+    key = hashlib.sha256(repr((str(clean_sim), defects, tuple(sorted(map(repr, spec.options))),
+                               _versions())).encode()).hexdigest()[:16]
+    folder = clean_sim.parent / f"reference-{Path(spec.scenario).stem}-{key}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "done").is_file():
+            process(clean_sim, folder, config, cache_dir=cache)
+            (folder / "done").write_text(repr(config))
+    return folder
 
 
 def load_dataset_dir(folder: Path, *, name: str, defects: tuple[str, ...] = ()) -> Dataset:
@@ -204,7 +227,9 @@ def load_dataset_dir(folder: Path, *, name: str, defects: tuple[str, ...] = ()) 
         truth_dir=sim,
         defects=tuple(defects),
     )
-    ref = sorted((folder / "reference").glob("*_s3d.fits"))
+    pointer = folder / "reference-dir"
+    reference = Path(pointer.read_text()) if pointer.is_file() else folder / "reference"
+    ref = sorted(reference.glob("*_s3d.fits"))
     ds.reference_s3d = ref[0] if ref else None
     for sub in folder.glob("scale-*"):
         x1d = sorted(sub.glob("*_x1d.fits"))

@@ -60,6 +60,10 @@ DEFAULTS: dict[str, Threshold] = {
     "ns_ifu05.wiggle_percent": Threshold(
         1.0, "%", "max wiggle amplitude in 5-50 cycles/um (Law et al. 2023: < 1 % with a "
                   "4-point dither and r >= 1.5 FWHM)"),
+    "ns_ifu05.spaxel_wiggle_percent": Threshold(
+        2.5, "%", "max wiggle of the brightest spaxel's spectrum relative to the aperture "
+                  "spectrum (single spaxels always wiggle; measured 0.5-1.5 % with a 4-point "
+                  "dither, 3.4 % without dither combination in ifuqa's scenes)"),
     "ns_ifu06.drift_mas": Threshold(
         30.0, "mas", "max centroid drift over the band (typical ~20 mas)"),
 }

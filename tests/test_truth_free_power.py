@@ -76,3 +76,23 @@ def test_core_flags_from_cal_alone_power(bright, bright_ns_ifu01):
     assert fixed.verdict == "pass" and fixed.value < 1.0, fixed.describe()
     assert broken.verdict == "fail" and broken.value > 10.0, broken.describe()
 
+
+
+@pytest.fixture(scope="module")
+def bright_ns_ifu05(pytestconfig):
+    """No dither combination (the NS-IFU05 row of the power matrix: one dither position,
+    single-spaxel x1d)."""
+    return build(pytestconfig, SyntheticSpec(
+        "bright_point_g395h", defects=("NS-IFU05",), with_reference=False,
+        options=(("aperture_radius_arcsec", 0.05), ("brightest_spaxel", True))))
+
+
+def test_brightest_spaxel_wiggle_power(bright, bright_ns_ifu05):
+    """The brightest spaxel of a 4-point-dither cube wiggles about 1.5 % against the aperture
+    spectrum; of a single-dither cube, more than 3 %."""
+    from ifuqa.evaluate import ns_ifu05
+
+    fixed = ns_ifu05.spaxel_wiggle(bright, TH)
+    broken = ns_ifu05.spaxel_wiggle(bright_ns_ifu05, TH)
+    assert fixed.verdict == "pass" and fixed.value < 2.0, fixed.describe()
+    assert broken.verdict == "fail" and broken.value > 3.0, broken.describe()

@@ -331,6 +331,8 @@ def test_real_miri_cubes_through_the_s3d_checks(pytester: pytest.Pytester,
     drift = by[(star, "centroid_drift")]
     assert drift["verdict"] == "pass" and 0.0 < drift["value"] < 30.0  # mas, a real star
     assert by[(galaxy, "psf_peak_hole_depth")]["verdict"] in ("pass", "fail")
+    wiggle = by[(star, "spaxel_wiggle_amplitude")]  # MRS single spaxels: measured, judged
+    assert wiggle["verdict"] in ("pass", "fail") and 0.0 <= wiggle["value"] < 20.0
     app = payload["applicability"]
     assert app[star]["NS-IFU03"]["status"] == NOT_APPLICABLE
     assert app[galaxy]["NS-IFU06"]["status"] == NOT_APPLICABLE  # SRCTYPE=EXTENDED

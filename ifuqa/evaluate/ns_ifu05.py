@@ -66,7 +66,7 @@ def spaxel_wiggle(dataset, thresholds) -> MetricResult:
         raise NotApplicable("too few wavelength planes for a wiggle measurement")
     spaxel, aperture, (ix, iy) = spaxel_spectra(cube)
     res = wiggle_amplitude(cube.wavelength_um, spaxel, aperture,
-                           threshold_percent=thresholds["ns_ifu05.wiggle_percent"],
+                           threshold_percent=thresholds["ns_ifu05.spaxel_wiggle_percent"],
                            label=f"brightest spaxel ({ix}, {iy}) / aperture")
     res.metric = "spaxel_wiggle_amplitude"
     _require_sensitivity(res)
