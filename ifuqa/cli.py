@@ -104,6 +104,12 @@ def _add_check(parser: argparse.ArgumentParser) -> None:
                         help="marker expression, e.g. 'ns_ifu05' or 'ns_ifu01 or ns_ifu03'")
     parser.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                         help="override a threshold (repeatable)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="regression gate: compare every metric with this baseline")
+    parser.add_argument("--generate-baseline", type=Path, default=None, metavar="PATH",
+                        help="write the run's metrics as a baseline")
+    parser.add_argument("--tolerance", action="append", default=[], metavar="NAME=SPEC",
+                        help="override a regression tolerance (repeatable)")
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -123,6 +129,11 @@ def _run_check(args: argparse.Namespace) -> int:
     if args.markers:
         argv += ["-m", args.markers]
     argv += [f"--ifuqa-threshold={t}" for t in args.threshold]
+    if args.baseline:
+        argv.append(f"--ifuqa-baseline={args.baseline.resolve()}")
+    if args.generate_baseline:
+        argv.append(f"--ifuqa-generate-baseline={args.generate_baseline.resolve()}")
+    argv += [f"--ifuqa-tolerance={t}" for t in args.tolerance]
     return subprocess.call(argv)
 
 

@@ -88,7 +88,7 @@ class SyntheticSpec:
         return f"{name}[{tags}]" if tags else name
 
 
-BUILD_FORMAT = 3
+BUILD_FORMAT = 4
 """Bumped whenever simulated or processed products change, so that cached builds are redone."""
 
 

@@ -407,3 +407,22 @@ def test_applicability_table_html() -> None:
     assert 'id="ifuqa-applicability"' in table
     assert "ifuqa-app-affected" in table and "ifuqa-app-not-applicable" in table
     assert "jwst 1.10.0" in table and "&lt;detector&gt;" in table
+
+
+def test_ifuqa_check_gates_a_users_products(tmp_path: Path) -> None:
+    """`ifuqa check --generate-baseline` then `--baseline`: the same products pass the gate;
+    a cube whose source moved fails it (and the metric's test)."""
+    from ifuqa.cli import main
+
+    data = tmp_path / "reduction"
+    data.mkdir()
+    write_point_cube(data / "jw00003001001_obs_s3d.fits", SMALL)
+    write_point_x1d(data / "jw00003001001_obs_x1d.fits", SMALL)
+    baseline = tmp_path / "baseline.json"
+    assert main(["check", str(data), "-m", "ns_ifu06", "--generate-baseline",
+                 str(baseline)]) == 0
+    assert json.loads(baseline.read_text())["format"].startswith("ifuqa-baseline")
+    assert main(["check", str(data), "-m", "ns_ifu06", "--baseline", str(baseline)]) == 0
+    moved = PointCubeSpec(**{**SMALL.__dict__, "drift_xy": (0.2, 0.0)})
+    write_point_cube(data / "jw00003001001_obs_s3d.fits", moved)
+    assert main(["check", str(data), "-m", "ns_ifu06", "--baseline", str(baseline)]) == 1

@@ -242,7 +242,7 @@ def write_x1d(path, extraction: Extraction, cube, *, keywords: dict | None = Non
              "SURF_BRIGHT": "MJy/sr", "BACKGROUND": "MJy/sr"}
     for name, unit in units.items():
         spec.spec_table.columns[name.lower()].unit = unit
-    spec.source_type = "POINT"
+    spec.source_type = getattr(cube.meta.target, "source_type", None) or "POINT"
     spec.extraction_x = extraction.center_xy[0]
     spec.extraction_y = extraction.center_xy[1]
     out = datamodels.MultiSpecModel()
