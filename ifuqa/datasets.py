@@ -88,7 +88,7 @@ class SyntheticSpec:
         return f"{name}[{tags}]" if tags else name
 
 
-BUILD_FORMAT = 4
+BUILD_FORMAT = 5
 """Bumped whenever simulated or processed products change, so that cached builds are redone."""
 
 
@@ -153,26 +153,26 @@ def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
 
 def _sim_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False) -> Path:
     """Simulations are shared by every processing of the same scenario and seed."""
+    from filelock import FileLock
+
     from ifuqa.simulate import simulate
 
     scenario, text = _scenario_and_text(spec)
     key = hashlib.sha256(text + repr((spec.seed, noiseless, _versions())).encode()).hexdigest()
     sim = root / f"sim-{scenario.name}{'-noiseless' if noiseless else ''}-{key[:16]}"
-    if not (sim / "truth.json").is_file():
-        simulate(scenario, sim, seed=spec.seed, noiseless=noiseless)
+    with FileLock(str(sim) + ".lock"):  # one lock per simulation: others proceed meanwhile
+        if not (sim / "truth.json").is_file():
+            simulate(scenario, sim, seed=spec.seed, noiseless=noiseless)
     return sim
 
 
 def _build(spec: SyntheticSpec, folder: Path) -> None:
-    from filelock import FileLock
 
     from ifuqa.processing.pipeline import process
 
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder.parent / "simulations.lock")):
-        sim = _sim_dir(spec, folder.parent)
-        clean_sim = _sim_dir(spec, folder.parent, noiseless=True) if spec.with_reference \
-            else None
+    sim = _sim_dir(spec, folder.parent)
+    clean_sim = _sim_dir(spec, folder.parent, noiseless=True) if spec.with_reference else None
     cache = folder.parent / "stage-cache"
     process(sim, folder / "products", _config(spec), cache_dir=cache)
     if clean_sim is not None:
@@ -181,7 +181,8 @@ def _build(spec: SyntheticSpec, folder: Path) -> None:
         for scale in FLUX_SCALES:
             process(sim, folder / f"scale-{scale:g}",
                     _config(spec, spaxel_arcsec=scale,
-                            aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache)
+                            aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache,
+                    exposure_products=False)
     (folder / "sim").write_text(str(sim))
 
 
@@ -206,7 +207,7 @@ def _reference(spec: SyntheticSpec, clean_sim: Path, cache: Path) -> Path:
     folder = clean_sim.parent / f"reference-{Path(spec.scenario).stem}-{key}"
     with FileLock(str(folder) + ".lock"):
         if not (folder / "done").is_file():
-            process(clean_sim, folder, config, cache_dir=cache)
+            process(clean_sim, folder, config, cache_dir=cache, exposure_products=False)
             (folder / "done").write_text(repr(config))
     return folder
 

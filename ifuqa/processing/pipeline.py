@@ -65,6 +65,7 @@ class ProcessingResult:
     outlier_masks: dict[str, np.ndarray] = field(default_factory=dict)
     config: ProcessingConfig | None = None
     trace_model: list[str] = field(default_factory=list)
+    exposure_products: bool = True
 
 
 @dataclass
@@ -174,7 +175,8 @@ def _load_psf(folder: Path, disperser):
 def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig | None = None,
             *, rate_files: Iterable[Path] | None = None,
             wavelength_range_um: tuple[float, float] | None = None,
-            cache_dir: str | Path | None = None) -> ProcessingResult:
+            cache_dir: str | Path | None = None,
+            exposure_products: bool = True) -> ProcessingResult:
     """Run the chain on a folder of NIRSpec IFU rate files.
 
     Parameters
@@ -195,6 +197,10 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
         files (path, size, modification time), their parameters and the ifuqa and jwst
         versions, so that several processings of the same exposures (other spaxel scales,
         a reference cube) share them.
+    exposure_products : bool
+        Write the per-exposure ``_nsclean`` and ``_cal`` files (default). False writes only
+        the cube and the spectrum, for further processings of exposures whose exposure-level
+        products another processing already wrote (≈ 130 MB per exposure).
 
     Returns
     -------
@@ -204,7 +210,7 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
     folder = Path(input_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result = ProcessingResult(out, config=config)
+    result = ProcessingResult(out, config=config, exposure_products=exposure_products)
     files = list(rate_files) if rate_files is not None else find_rate_files(folder)
     window = wavelength_range_um or _window_from_truth(folder)
     exposures = [_open_rate(Path(f)) for f in files]
@@ -291,10 +297,11 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
                                               buff=NSCLEAN_BUFF)
                 if cache:
                     cache.save(key, cleaned=data[e.path].astype(np.float32))
-            with _stage(result, "write cleaned rate"):
-                path = out / e.path.name.replace("_rate.fits", "_nsclean.fits")
-                _write_cleaned(path, e, data[e.path], config)
-                result.cleaned_files.append(path)
+            if result.exposure_products:
+                with _stage(result, "write cleaned rate"):
+                    path = out / e.path.name.replace("_rate.fits", "_nsclean.fits")
+                    _write_cleaned(path, e, data[e.path], config)
+                    result.cleaned_files.append(path)
 
     if config.outliers and len({e.exposure for e in exposures}) >= 2:
         from ifuqa.processing.jwst_adapter import ifu_outlier_flags
@@ -334,10 +341,11 @@ def _run(exposures: list[_Exposure], folder: Path, out: Path, config: Processing
             cal = calibrate_pixels(data[e.path], err[e.path], pixmap,
                                    flux_density=config.point_source_in_flux_density)
             good = (dq[e.path][pixmap.y, pixmap.x] & dqflags.pixel["DO_NOT_USE"]) == 0
-        with _stage(result, "write cal"):
-            cal_path = out / e.path.name.replace("_rate.fits", "_cal.fits")
-            _write_cal(cal_path, e, pixmap, cal, dq[e.path], config)
-            result.cal_files.append(cal_path)
+        if result.exposure_products:
+            with _stage(result, "write cal"):
+                cal_path = out / e.path.name.replace("_rate.fits", "_cal.fits")
+                _write_cal(cal_path, e, pixmap, cal, dq[e.path], config)
+                result.cal_files.append(cal_path)
         with _stage(result, "point cloud"):
             from ifuqa.processing.cloud import point_cloud
 
