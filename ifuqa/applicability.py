@@ -124,29 +124,11 @@ def read_header(path: Path) -> ProductHeader:
     ifuqa.products.ProductError
         The file cannot be read as FITS.
     """
-    import warnings
-
-    from astropy.io import fits
-
-    from ifuqa.products import ProductError, check_file, require_complete
+    from ifuqa.products import check_file, probe_fits
 
     path = Path(path)
     check_file(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(path, memmap=False) as hdul:
-                hdul.readall()
-                primary = hdul[0].header
-                ext = hdul[1].header if len(hdul) > 1 else fits.Header()
-                heads = [primary, ext]
-                if not path.name.endswith(".gz"):
-                    require_complete(path, hdul)
-    except ProductError:
-        raise
-    except Exception as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ProductError(f"{path}: not a readable FITS file ({reason})") from exc
+    heads = probe_fits(path)[:2]
 
     def get(key: str) -> str | None:
         for head in heads:

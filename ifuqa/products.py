@@ -19,11 +19,16 @@ class ProductError(ValueError):
     """A product cannot be used: the message names the file and the reason."""
 
 
-def probe_fits(path: Path) -> None:
+def probe_fits(path: Path) -> list[Any]:
     """Open a file's headers with astropy (closing it again) to reject non-FITS, truncated or
     corrupt files with a named error before stdatamodels reads it (which can leave the file
     open on failure). Arrays are not read: truncation is found from the sizes the headers
     declare (compressed files are checked by decompressing them, :func:`check_file`).
+
+    Returns
+    -------
+    list of astropy.io.fits.Header
+        The header of every HDU.
 
     Raises
     ------
@@ -42,6 +47,7 @@ def probe_fits(path: Path) -> None:
                 hdul.verify("silentfix")
                 if not path.name.endswith(".gz"):
                     require_complete(path, hdul)
+                return [hdu.header.copy() for hdu in hdul]
     except ProductError:
         raise
     except Exception as exc:
