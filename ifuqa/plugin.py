@@ -494,6 +494,12 @@ class HtmlReport:
             prefix.append(summary_matrix_html(fixed))
         if layout is not None:
             prefix.extend(self._power_section(layout))
+        elif self.collector.config.getoption(OPTION_RUN):
+            prefix.append("<p id='ifuqa-power-off'>The power matrix (does each check fail on "
+                          "data with its defect and pass with the fix?) was not measured in "
+                          f"this run: add <code>{OPTION_POWER}</code> (about 2 more minutes on "
+                          "a fresh cache; seconds once the project's tests have built its "
+                          "datasets).</p>")
         applicability = {k: v for k, v in self.collector.applicability.items()
                          if k not in defect_labels}
         if applicability:

@@ -65,3 +65,16 @@ def test_a_check_without_power_fails_the_run_and_is_reported(pytester: pytest.Py
     # the defect dataset is not a column of the known issue × dataset summary
     summary = re.search(r'id="ifuqa-summary-matrix".*?</table>', page, re.S).group(0)
     assert "NS-IFU04]" not in summary
+
+
+def test_report_says_when_the_power_matrix_was_not_measured(pytester: pytest.Pytester,
+                                                            tmp_path) -> None:
+    """A synthetic run without --ifuqa-power-matrix says so in the report (no build needed:
+    every check is deselected)."""
+    report = tmp_path / "report.html"
+    run = pytester.runpytest_subprocess("--ifuqa", "--ifuqa-scenario=prism_point",
+                                        "-k", "no_such_check", f"--html={report}",
+                                        "--self-contained-html", "-p", "no:cacheprovider")
+    assert run.ret in (0, 5)
+    text = report.read_text()
+    assert "ifuqa-power-off" in text and "--ifuqa-power-matrix" in text
