@@ -38,7 +38,6 @@ __all__ = [
     "Screening",
     "as_json",
     "assess",
-    "dataset_applicability",
     "parse_version",
     "read_header",
     "screen",
@@ -366,12 +365,6 @@ def screen(dataset: Any) -> Screening:
     result = Screening(as_json(assess(heads, n_exposures=n_exposures)), unsupported)
     _SCREENED[key] = result
     return result
-
-
-def dataset_applicability(dataset: Any) -> dict[str, dict[str, str]]:
-    """JSON-ready applicability of a :class:`ifuqa.datasets.Dataset` (issue → status,
-    reason)."""
-    return screen(dataset).applicability
 
 
 def as_json(result: dict[str, Applicability]) -> dict[str, dict[str, str]]:

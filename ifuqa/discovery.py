@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ifuqa.datasets import Dataset
 
-__all__ = ["PRODUCT_SUFFIXES", "discover", "product_kind"]
+__all__ = ["PRODUCT_SUFFIXES", "discover", "product_kind", "product_stem"]
 
 PRODUCT_SUFFIXES = ("rate", "nsclean", "cal", "crf", "s3d", "x1d")
 _PATTERN = re.compile(r"^(?P<stem>.+)_(?P<kind>rate|nsclean|cal|crf|s3d|x1d)\.fits(\.gz)?$")
@@ -27,6 +27,13 @@ def product_kind(path: Path) -> tuple[str, str] | None:
     if not match:
         return None
     return match["stem"], match["kind"]
+
+
+def product_stem(path: Path) -> str:
+    """The name of a product without its suffix (``jw..._00001_nrs1`` of ``..._cal.fits``),
+    which its sibling products of the same exposure share; the file name if unrecognised."""
+    found = product_kind(path)
+    return found[0] if found else Path(path).name
 
 
 def _group_of(stem: str, kind: str) -> str:

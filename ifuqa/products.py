@@ -5,6 +5,7 @@ Products are opened read-only through stdatamodels; nothing here writes to a use
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,18 @@ def require_complete(path: Path, hdul: Any) -> None:
 
 def _probe_gzip(path: Path) -> None:
     """Decompress a gzip file to the end (discarding the bytes): astropy reads a truncated
-    archive without complaint, leaving empty arrays."""
+    archive without complaint, leaving empty arrays. Done once per file version (path, size,
+    modification time) and process: screening and every check of a dataset ask again."""
+    stat = path.stat()
+    _probe_gzip_version(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_gzip_version(name: str, size: int, mtime_ns: int) -> None:
     import gzip
     import zlib
 
+    path = Path(name)
     try:
         with gzip.open(path, "rb") as fh:
             while fh.read(1 << 24):
@@ -88,11 +97,9 @@ def _probe_gzip(path: Path) -> None:
                            f"{exc})") from exc
 
 
-def _require_jwst(path: Path) -> None:
-    """Reject FITS files that are not JWST pipeline products (no ``TELESCOP = 'JWST'``)."""
-    from astropy.io import fits
-
-    header = fits.getheader(path, 0)
+def _require_jwst(path: Path, header: Any) -> None:
+    """Reject FITS files that are not JWST pipeline products (no ``TELESCOP = 'JWST'`` in the
+    primary ``header``)."""
     telescope = str(header.get("TELESCOP", "")).strip()
     if telescope != "JWST":
         found = f"TELESCOP={telescope!r}" if telescope else "no TELESCOP keyword"
@@ -117,13 +124,20 @@ def check_file(path: Path) -> None:
         _probe_gzip(path)
 
 
+def _precheck(path: Path) -> list[Any]:
+    """Every check before a datamodel reads the file (exists, not empty, intact, FITS, JWST);
+    returns the headers."""
+    check_file(path)
+    headers = probe_fits(path)
+    _require_jwst(path, headers[0])
+    return headers
+
+
 def _open(path: Path) -> Any:
     from stdatamodels.jwst import datamodels
 
     path = Path(path)
-    check_file(path)
-    probe_fits(path)
-    _require_jwst(path)
+    _precheck(path)
     try:
         return datamodels.open(path)
     except Exception as exc:
@@ -173,14 +187,12 @@ def _open_model_lazily(path: Path) -> tuple[Any, Any]:
 
     if path.name.endswith(".gz"):
         return _open(path), None
-    check_file(path)
-    probe_fits(path)
-    _require_jwst(path)
+    headers = _precheck(path)
     # unscaled, so that the unsigned-integer DQ array can be memory-mapped too (its raw
     # values are never used here)
     mapped = fits.open(path, memmap=True, do_not_scale_image_data=True)
     try:
-        model_class = _model_class(mapped[0].header)
+        model_class = _model_class(headers[0])
         return model_class(mapped), mapped
     except Exception as exc:
         mapped.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ifuqa.discovery import product_stem
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
 from ifuqa.metrics import nanstat
@@ -54,13 +55,6 @@ def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
     return worst
 
 
-def _stem(path) -> str:
-    from ifuqa.discovery import product_kind
-
-    found = product_kind(path)
-    return found[0] if found else path.name
-
-
 def _fill_flagged(values: np.ndarray, flagged: np.ndarray) -> np.ndarray:
     """Replace undefined values at flagged pixels by the median of their defined 8-neighbours
     (the pipeline sets outliers to NaN in the cal, hiding the signal they had)."""
@@ -84,9 +78,9 @@ def _flags_and_rates(dataset, *, use_rates: bool = True):
     if not dataset.cal:
         raise NotApplicable("no cal/crf files (outlier flags live in their DQ)")
     outlier = dqflags.pixel["OUTLIER"]
-    rates = {_stem(p): p for p in dataset.rate} if use_rates else {}
+    rates = {product_stem(p): p for p in dataset.rate} if use_rates else {}
     for cal in dataset.cal:
-        stem = _stem(cal)
+        stem = product_stem(cal)
         with datamodels.open(cal) as model:
             flagged = (np.asarray(model.dq) & outlier) > 0
             if stem not in rates:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ifuqa.discovery import product_stem
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import the_spectrum, true_spectrum
 from ifuqa.metrics.detector import banding_reduction
@@ -65,13 +66,6 @@ def _made_by_ifuqa(model) -> bool:
         return False
 
 
-def _stem(path) -> str:
-    from ifuqa.discovery import product_kind
-
-    found = product_kind(path)
-    return found[0] if found else path.name
-
-
 def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
     """Worst (over exposures) banding ratio after/before cleaning.
 
@@ -81,27 +75,21 @@ def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
     """
     from stdatamodels.jwst import datamodels
 
-    from ifuqa.metrics.detector import white_noise_floor
-
     if not dataset.rate:
         raise NotApplicable("no rate files")
-    cleaned = {_stem(p): p for p in dataset.cleaned}
-    cals = {_stem(p): p for p in dataset.cal}
+    cleaned = {product_stem(p): p for p in dataset.cleaned}
+    cals = {product_stem(p): p for p in dataset.cal}
     results = []
     for rate_path in dataset.rate:
-        stem = _stem(rate_path)
+        stem = product_stem(rate_path)
         with datamodels.open(rate_path) as model:
             before = np.asarray(model.data, dtype=float)
             ours = _made_by_ifuqa(model)
             mask = _mask_for(model, cals.get(stem), use_layout=use_layout)
         if stem not in cleaned and not ours:
-            from ifuqa.detector import banding_amplitude
-
-            level = float(banding_amplitude(before, mask))
-            floor = white_noise_floor(before, mask)
+            level = banding_reduction(before, before, mask).details["significance"]
             raise NotApplicable(f"no cleaned rate (_nsclean) for {rate_path.name} to compare "
-                                f"with; its banding is {level / floor:.1f}x the white-noise "
-                                "floor")
+                                f"with; its banding is {level:.1f}x the white-noise floor")
         after = before
         if stem in cleaned:
             with datamodels.open(cleaned[stem]) as model:

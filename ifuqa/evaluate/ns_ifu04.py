@@ -22,7 +22,7 @@ from ifuqa.evaluate._common import (
 from ifuqa.metrics import nanstat
 from ifuqa.metrics.cube import (
     MAS_PER_DEG,
-    aperture_flux,
+    aperture_snr,
     binned_images,
     centroid,
     curve_of_growth,
@@ -79,18 +79,12 @@ def jy_per_spaxel_unit(cube) -> float:
     return 1e6 * (cube.spaxel_arcsec / ARCSEC_PER_RAD) ** 2
 
 
-def _bin_noise_percent(image: np.ndarray, center: tuple[float, float], radius_pix: float,
-                       total: float) -> float:
-    """1-sigma noise (% of ``total``) of an aperture sum: the robust scatter of the spaxels
-    beyond ``radius_pix + 3`` from the source times √(aperture area)."""
-    ny, nx = image.shape
-    yy, xx = np.mgrid[:ny, :nx]
-    far = (np.hypot(xx - center[0], yy - center[1]) > radius_pix + 3) & np.isfinite(image)
-    if far.sum() < 20 or not total > 0:
-        return float("inf")
-    values = image[far]
-    sigma = 1.4826 * float(np.median(np.abs(values - np.median(values))))
-    return float(100.0 * sigma * np.sqrt(np.pi * radius_pix**2) / total)
+def _bin_noise_percent(image: np.ndarray, center: tuple[float, float],
+                       radius_pix: float) -> float:
+    """1-sigma noise of an aperture sum in % of the sum (:func:`aperture_snr`, background from
+    the spaxels beyond ``radius_pix + 3``: small cubes have few beyond 3 radii)."""
+    snr = aperture_snr(image, center, radius_pix, background_beyond_pix=radius_pix + 3)
+    return float(100.0 / snr) if np.isfinite(snr) and snr > 0 else float("inf")
 
 
 def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
@@ -117,8 +111,7 @@ def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
         return float(obscured_airy_encircled_energy(np.array([wave]),
                                                     np.array([radius_fwhm * fw]))[0])
 
-    noise = np.array([_bin_noise_percent(img, (cx, cy), judge_fwhm * fp,
-                                         aperture_flux(img, (cx, cy), judge_fwhm * fp))
+    noise = np.array([_bin_noise_percent(img, (cx, cy), judge_fwhm * fp)
                       for img, fp in zip(images, fwhm_pix, strict=True)])
     result = curve_of_growth(images, waves, spec_bins, (cx, cy), fwhm_pix, per_unit, encircled,
                              judge_fwhm=judge_fwhm, noise_percent=noise,

@@ -41,13 +41,16 @@ def aperture_flux(image: np.ndarray, center: tuple[float, float], radius_pix: fl
     return float(np.nansum(np.where(np.isfinite(image), image, 0.0) * weights))
 
 
-def aperture_snr(image: np.ndarray, center: tuple[float, float], radius_pix: float) -> float:
+def aperture_snr(image: np.ndarray, center: tuple[float, float], radius_pix: float, *,
+                 background_beyond_pix: float | None = None) -> float:
     """Signal-to-noise of an aperture sum: the sum over the background noise, estimated as the
-    robust scatter of the pixels beyond ``3 × radius_pix`` times √(aperture area)."""
+    robust scatter of the pixels beyond ``background_beyond_pix`` (default ``3 × radius_pix``)
+    times √(aperture area)."""
     img = np.asarray(image, dtype=float)
     ny, nx = img.shape
     yy, xx = np.mgrid[:ny, :nx]
-    far = (np.hypot(xx - center[0], yy - center[1]) > 3 * radius_pix) & np.isfinite(img)
+    beyond = 3 * radius_pix if background_beyond_pix is None else background_beyond_pix
+    far = (np.hypot(xx - center[0], yy - center[1]) > beyond) & np.isfinite(img)
     if far.sum() < 20:
         return float("nan")
     values = img[far]
