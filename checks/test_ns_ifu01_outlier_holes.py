@@ -1,4 +1,5 @@
-"""NS-IFU01: no hole at the PSF peak, PSF-core pixels not flagged, cosmic rays caught."""
+"""NS-IFU01: no hole at the PSF peak, PSF-core pixels not flagged, warm pixels and cosmic rays
+caught."""
 
 import pytest
 
@@ -29,4 +30,11 @@ def test_outliers_caught(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
     """Injected warm pixels (outliers recurring in every dither) above 10 sigma are flagged
     (synthetic)."""
     ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU01", ns_ifu01.warm_pixel_flags, ifuqa_dataset,
+                                           ifuqa_thresholds))
+
+
+def test_cosmic_rays_caught(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
+    """Cosmic rays above 10 sigma are flagged by jump detection or outlier detection (synthetic
+    scenes simulated with ramps)."""
+    ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU01", ns_ifu01.cosmic_ray_flags, ifuqa_dataset,
                                            ifuqa_thresholds))

@@ -62,12 +62,14 @@ __all__ = [
     "PICTURE_FRAME_SCALE_PX",
     "PIXEL_TIME_S",
     "REFERENCE_BORDER_PX",
+    "CosmicRayDeposits",
     "CosmicRayResult",
     "NoiseModel",
     "RateNoise",
     "add_poisson",
     "banding_amplitude",
     "column_power_spectrum",
+    "cosmic_ray_deposits",
     "cosmic_rays",
     "dq_for_detector",
     "one_over_f_frame",
@@ -502,9 +504,43 @@ def add_poisson(signal_e_per_s: np.ndarray, exposure_time_s: float,
     return out
 
 
-def cosmic_rays(shape: tuple[int, int], exposure_time_s: float, rng: np.random.Generator, *,
-                rate_per_cm2_s: float = 3.0, pixel_um: float = 18.0) -> CosmicRayResult:
-    """Cosmic-ray hits accumulated over an exposure.
+@dataclass(frozen=True)
+class CosmicRayDeposits:
+    """Charge that cosmic-ray hits left in individual pixels (before any time binning).
+
+    Attributes
+    ----------
+    pixel : numpy.ndarray
+        Flat pixel index (``y · nx + x``) of each deposit (int64).
+    charge_e : numpy.ndarray
+        Charge of each deposit (e⁻, float64).
+    hit : numpy.ndarray
+        Index of the hit each deposit belongs to (int64).
+    n_hits : int
+        Number of hits.
+    hit_centres : numpy.ndarray
+        ``(n_hits, 2)`` integer (y, x) of the central pixel of each hit.
+    shape : tuple of int
+        Image shape.
+    """
+
+    pixel: np.ndarray
+    charge_e: np.ndarray
+    hit: np.ndarray
+    n_hits: int
+    hit_centres: np.ndarray
+    shape: tuple[int, int]
+
+    def image(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Charge per pixel (e⁻), each hit's deposits optionally multiplied by ``weights[hit]``."""
+        charge = self.charge_e if weights is None else self.charge_e * np.asarray(weights)[self.hit]
+        ny, nx = self.shape
+        return np.bincount(self.pixel, weights=charge, minlength=ny * nx).reshape(ny, nx)
+
+
+def cosmic_ray_deposits(shape: tuple[int, int], duration_s: float, rng: np.random.Generator, *,
+                        rate_per_cm2_s: float = 3.0, pixel_um: float = 18.0) -> CosmicRayDeposits:
+    """Cosmic-ray hits over ``duration_s`` and the charge each left in each pixel.
 
     Model
     -----
@@ -522,8 +558,8 @@ def cosmic_rays(shape: tuple[int, int], exposure_time_s: float, rng: np.random.G
     ----------
     shape : tuple of int
         Image shape.
-    exposure_time_s : float
-        Exposure time (s); the image is charge / exposure time.
+    duration_s : float
+        Time over which hits accumulate (s), > 0.
     rng : numpy.random.Generator
         Random generator.
     rate_per_cm2_s : float
@@ -533,16 +569,16 @@ def cosmic_rays(shape: tuple[int, int], exposure_time_s: float, rng: np.random.G
 
     Returns
     -------
-    CosmicRayResult
+    CosmicRayDeposits
     """
     ny, nx = _check_shape(shape)
-    if not (np.isfinite(exposure_time_s) and exposure_time_s > 0):
-        raise ValueError(f"exposure_time_s must be > 0, got {exposure_time_s!r}")
+    if not (np.isfinite(duration_s) and duration_s > 0):
+        raise ValueError(f"exposure_time_s must be > 0, got {duration_s!r}")
     area_cm2 = ny * nx * (pixel_um * 1e-4) ** 2
-    expected = max(float(rate_per_cm2_s), 0.0) * area_cm2 * exposure_time_s
+    expected = max(float(rate_per_cm2_s), 0.0) * area_cm2 * duration_s
     n_hits = int(rng.poisson(expected))
-    image = np.zeros(ny * nx)
     centres = np.column_stack([rng.integers(0, ny, n_hits), rng.integers(0, nx, n_hits)])
+    pixels, charges, hits = [], [], []
     if n_hits:
         z = rng.standard_normal(n_hits)
         with np.errstate(divide="ignore"):
@@ -562,11 +598,45 @@ def cosmic_rays(shape: tuple[int, int], exposure_time_s: float, rng: np.random.G
                                ((0, -1), f)):
             py, px = ty + dy, tx + dx
             ok = (py >= 0) & (py < ny) & (px >= 0) & (px < nx)
-            image += np.bincount(py[ok] * nx + px[ok], weights=share[ok] * frac,
-                                 minlength=ny * nx)
-    image = image.reshape(ny, nx) / exposure_time_s
-    return CosmicRayResult(image=image, mask=image > 0, n_hits=n_hits,
-                           hit_centres=centres.astype(np.int64))
+            pixels.append(py[ok] * nx + px[ok])
+            charges.append(share[ok] * frac)
+            hits.append(hit[ok])
+    empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
+    return CosmicRayDeposits(
+        pixel=np.concatenate(pixels).astype(np.int64) if pixels else empty_i,
+        charge_e=np.concatenate(charges) if charges else empty_f,
+        hit=np.concatenate(hits).astype(np.int64) if hits else empty_i,
+        n_hits=n_hits, hit_centres=centres.astype(np.int64), shape=(ny, nx))
+
+
+def cosmic_rays(shape: tuple[int, int], exposure_time_s: float, rng: np.random.Generator, *,
+                rate_per_cm2_s: float = 3.0, pixel_um: float = 18.0) -> CosmicRayResult:
+    """Cosmic-ray hits accumulated over an exposure, as charge / exposure time.
+
+    The hits are those of :func:`cosmic_ray_deposits` (same model, same random draws).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Image shape.
+    exposure_time_s : float
+        Exposure time (s); the image is charge / exposure time.
+    rng : numpy.random.Generator
+        Random generator.
+    rate_per_cm2_s : float
+        Hit rate (cm⁻² s⁻¹); ≤ 0 gives no hits.
+    pixel_um : float
+        Pixel pitch (µm).
+
+    Returns
+    -------
+    CosmicRayResult
+    """
+    deposits = cosmic_ray_deposits(shape, exposure_time_s, rng, rate_per_cm2_s=rate_per_cm2_s,
+                                   pixel_um=pixel_um)
+    image = deposits.image() / exposure_time_s
+    return CosmicRayResult(image=image, mask=image > 0, n_hits=deposits.n_hits,
+                           hit_centres=deposits.hit_centres)
 
 
 def dq_for_detector(shape: tuple[int, int], rng: np.random.Generator, *,

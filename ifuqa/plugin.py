@@ -213,7 +213,8 @@ def _extras_for(scenario: Any) -> dict[str, bool]:
     """Which extra products a synthetic scenario gets (they cost processing time, and the main
     job must stay within minutes): the noiseless reference cube (the true PSF peak, NS-IFU01)
     and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
-    centred (no pointing offset, no drift) point sources outside the PRISM — in the catalogue,
+    centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
+    ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
     ``bright_point_g395h``. Other scenarios run the truth-free NS-IFU01 hole check and skip
     these two, saying so.
     """
@@ -221,7 +222,7 @@ def _extras_for(scenario: Any) -> dict[str, bool]:
     dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
     centred = tuple(scenario.pointing_offset) == (0.0, 0.0) and tuple(src.drift_mas) == (0.0,
                                                                                           0.0)
-    full = dithered_point and centred and scenario.grating != "PRISM"
+    full = dithered_point and centred and scenario.grating != "PRISM" and not scenario.noise.ramps
     return {"with_reference": full, "with_scales": full}
 
 

@@ -53,6 +53,10 @@ class PowerRow:
         the scene rather than the processing (NS-IFU06); ``variant_name`` names it.
     variant_name : str or None
         Scenario name of the variant.
+    only : tuple of str
+        When set, the row is about these checks alone: only they run on the defect dataset and
+        only they appear in its lines of the matrix (a second row for an issue whose other
+        checks already have one).
     """
 
     issue: str
@@ -65,6 +69,7 @@ class PowerRow:
     with_scales: bool = False
     variant: tuple[tuple[str, object], ...] = ()
     variant_name: str | None = None
+    only: tuple[str, ...] = ()
 
     def spec(self, cache_root: Path) -> Any:
         """The defect dataset's :class:`ifuqa.datasets.SyntheticSpec` (writes the scenario
@@ -84,7 +89,9 @@ class PowerRow:
     def targets_check(self, check: str, issue: str) -> bool:
         """True when ``check`` (a function name in ``checks/``) of known issue ``issue`` must
         fail with this row's defect."""
-        return issue == self.issue and check not in dict(self.exempt)
+        if issue != self.issue:
+            return False
+        return check in self.only if self.only else check not in dict(self.exempt)
 
     def exempt_reason(self, check: str) -> str | None:
         """Why ``check`` is not expected to fail with this defect (None: it is)."""
@@ -95,8 +102,14 @@ POWER_ROWS: tuple[PowerRow, ...] = (
     PowerRow("NS-IFU01", "bright_point_g395h",
              "NS-IFU01 defect: each exposure judged alone in outlier detection",
              exempt=(("test_outliers_caught", "guards against too little rejection (warm "
-                      "pixels missed); the defect rejects too much"),),
+                      "pixels missed); the defect rejects too much"),
+                     ("test_cosmic_rays_caught", "needs a scene simulated with ramps; its power "
+                      "is shown by the cosmic-ray row")),
              defects=("NS-IFU01",), with_reference=True),
+    PowerRow("NS-IFU01", "cosmic_rays_g395h_ramps",
+             "two groups per integration: jump detection cannot work (one difference per pixel)",
+             variant=(("exposure_time", 15.0),), variant_name="cosmic_rays_2groups",
+             only=("test_cosmic_rays_caught",)),
     PowerRow("NS-IFU02", "bright_point_g395h",
              "NS-IFU02 defect: point source in flux density into cube building",
              defects=("NS-IFU02",), with_scales=True),
@@ -122,10 +135,11 @@ POWER_ROWS: tuple[PowerRow, ...] = (
              variant=(("source_drift_mas", [24.0, 32.0]), ("wavelength_range_um", [1.8, 2.5])),
              variant_name="drift_40mas"),
 )
-"""One row per known issue. The datasets are those of ``tests/test_power_matrix.py`` (same
-specs, hence the same cached builds). Every check of the row's issue must fail on the defect
-dataset except the exempt ones, which guard against other failures (e.g. NS-IFU01's warm-pixel
-recall against *too little* rejection) and are not run there."""
+"""One row per known issue, and a second NS-IFU01 row for cosmic-ray rejection (``only``). The
+datasets are those of ``tests/test_power_matrix.py`` (same specs, hence the same cached builds).
+Every check of the row's issue must fail on the defect dataset except the exempt ones, which guard
+against other failures (e.g. NS-IFU01's warm-pixel recall against *too little* rejection) and are
+not run there."""
 
 
 def power_datasets(scenarios: Iterable[str], cache_root: Path, *,
@@ -272,6 +286,8 @@ def power_matrix(records: Iterable[Mapping[str, Any]],
         for rec in records:
             if rec.get("issue") != row.issue or rec.get("dataset") not in (fix_label,
                                                                             defect_label):
+                continue
+            if row.only and rec.get("check") not in row.only:
                 continue
             key = (rec["check"], rec["metric"])
             cell = PowerCell(rec["dataset"], rec.get("value"), rec.get("unit") or "",

@@ -107,6 +107,7 @@ class NoiseSpec:
     cosmic_rays: float = 1.0
     warm_pixels: float = 1.0
     background_mjy_sr: float = 0.0
+    ramps: bool = False
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,9 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
     poisson = noise_reader.get("poisson", True)
     if not isinstance(poisson, bool):
         raise noise_reader.fail("poisson", f"must be true or false, got {poisson!r}")
+    ramps = noise_reader.get("ramps", False)
+    if not isinstance(ramps, bool):
+        raise noise_reader.fail("ramps", f"must be true or false, got {ramps!r}")
     noise = NoiseSpec(
         poisson=poisson,
         read_noise=noise_reader.scale("read_noise", 1.0),
@@ -355,6 +359,7 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
         cosmic_rays=noise_reader.scale("cosmic_rays", 1.0),
         warm_pixels=noise_reader.scale("warm_pixels", 1.0),
         background_mjy_sr=noise_reader.number("background_mjy_sr", 0.0, minimum=0.0),
+        ramps=ramps,
     )
     noise_reader.finish()
 

@@ -179,12 +179,15 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
     """Add noise and artefacts.
 
     Returns (rate_e, var_poisson_e, var_rnoise_e, dq, cr_mask, cr_rate_e, warm_e), all e⁻/s.
+    With ``noise.ramps`` the rate comes from simulated ramps fitted by jwst (:mod:`ifuqa.ramps`).
     """
     from ifuqa import detector as det
 
     shape = signal_e.shape
     t_eff = scenario.effective_exposure_time
     noise = scenario.noise
+    if noise.ramps:
+        return _ramp_fitted_rate(scenario, plan, signal_e, rng)
     rate = signal_e.copy()
     if noise.poisson:
         rate = det.add_poisson(signal_e, t_eff, rng)
@@ -208,6 +211,33 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
     rate = rate + warm
     dq = det.dq_for_detector(shape, rng)
     return rate, var_poisson, var_rnoise, dq, cr_mask, cr_rate, warm
+
+
+def _ramp_fitted_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
+                      rng: np.random.Generator):
+    """The ``noise.ramps`` path of :func:`_noisy_rate`: every group simulated, every cosmic-ray
+    hit injected at its arrival time, the rate fitted by jwst's jump and ramp-fit steps."""
+    from ifuqa import detector as det
+    from ifuqa.ramps import ramp_rate
+
+    shape = signal_e.shape
+    noise = scenario.noise
+    model = det.NoiseModel(readpatt=scenario.readout).scaled(
+        white=noise.read_noise, one_over_f=noise.one_over_f)
+    dq = det.dq_for_detector(shape, rng)
+    warm = warm_pixels(scenario, plan.detector, shape)
+    one_over_f = None
+    if noise.one_over_f > 0:
+        one_over_f = det.one_over_f_frame(shape, model=model, rng=rng, detector=plan.detector)
+        one_over_f *= det.slope_weight(scenario.ngroups, scenario.group_time_s)
+    fitted = ramp_rate(signal_e + warm, ngroups=scenario.ngroups,
+                       group_time_s=scenario.group_time_s, detector=plan.detector,
+                       readpatt=scenario.readout, gain=GAIN_E_PER_DN[plan.detector],
+                       read_sigma_e=model.white_frame_e, poisson=noise.poisson, pixel_dq=dq,
+                       cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S * noise.cosmic_rays,
+                       one_over_f_e=one_over_f, rng=rng)
+    return (fitted.rate_e, fitted.var_poisson_e, fitted.var_rnoise_e, fitted.dq,
+            fitted.cr_mask, fitted.cr_rate_e, warm)
 
 
 def _write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.ndarray,
@@ -260,17 +290,20 @@ def _write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.n
 
 
 def _write_mask(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray,
-                warm_dn: np.ndarray) -> None:
+                warm_dn: np.ndarray, *, ramps: bool = False) -> None:
     """Artefact truth: primary HDU = cosmic-ray mask (uint8), extension CRRATE = the count rate
-    the cosmic rays added (DN/s), extension WARM = the warm pixels' count rate (DN/s)."""
+    the cosmic rays added (DN/s) — with simulated ramps, what they would add to the slope had
+    jump detection missed them — extension WARM = the warm pixels' count rate (DN/s)."""
     from astropy.io import fits
 
     hdu = fits.PrimaryHDU(mask.astype(np.uint8))
     hdu.header["EXTNAME"] = "CRMASK"
+    hdu.header["CRMODEL"] = ("ramps" if ramps else "residual", "all hits, or only missed ones")
     hdu.header["COMMENT"] = "ifuqa cosmic-ray truth mask: 1 where a cosmic ray deposited charge"
     rate = fits.ImageHDU(cr_rate_dn.astype(np.float32), name="CRRATE")
     rate.header["BUNIT"] = "DN/s"
-    rate.header["COMMENT"] = "count rate each cosmic ray added to the rate image"
+    rate.header["COMMENT"] = ("slope each hit would add if jump detection missed it" if ramps
+                              else "count rate each cosmic ray added to the rate image")
     warm = fits.ImageHDU(warm_dn.astype(np.float32), name="WARM")
     warm.header["BUNIT"] = "DN/s"
     warm.header["COMMENT"] = "warm pixels absent from the DQ mask, same in every exposure"
@@ -381,7 +414,8 @@ def simulate(scenario: Scenario, out_dir: str | Path, *, seed: int | None = None
         _write_rate(rate_path, scenario, plan, rate, var_p, var_r, dq)
         mask_name = f"{plan.basename}_crmask.fits"
         gain = GAIN_E_PER_DN[plan.detector]
-        _write_mask(out / mask_name, cr_mask, cr_rate / gain, warm / gain)
+        _write_mask(out / mask_name, cr_mask, cr_rate / gain, warm / gain,
+                    ramps=scenario.noise.ramps)
         files[plan.basename] = {"cosmic_ray_mask": mask_name,
                                 "cosmic_ray_pixels": int(cr_mask.sum()),
                                 "warm_pixels": int((warm > 0).sum()),

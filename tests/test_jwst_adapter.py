@@ -19,6 +19,8 @@ def test_check_jwst_api_passes_on_installed_jwst():
     assert any("detect_outliers" in line for line in lines)
     assert any("fit_all_regions" in line for line in lines)
     assert any("extract_ifu" in line for line in lines)
+    assert any("JumpStep.process" in line for line in lines)
+    assert any("RampFitStep references" in line for line in lines)
 
 
 def test_check_jwst_api_reports_missing_symbol(monkeypatch):
@@ -48,6 +50,15 @@ def test_check_jwst_api_reports_renamed_parameter(monkeypatch):
 
     monkeypatch.setattr(ifu, "detect_outliers", detect_outliers)
     with pytest.raises(ja.JwstApiError, match=r"detect_outliers.*threshold_percent"):
+        ja.check_jwst_api()
+
+
+def test_check_jwst_api_reports_a_ramp_step_needing_another_reference(monkeypatch):
+    """fit_ramps supplies GAIN and READNOISE; a step asking for more would go to CRDS."""
+    from jwst.jump import JumpStep
+
+    monkeypatch.setattr(JumpStep, "reference_file_types", ["gain", "readnoise", "mask"])
+    with pytest.raises(ja.JwstApiError, match=r"JumpStep reference files .*mask"):
         ja.check_jwst_api()
 
 

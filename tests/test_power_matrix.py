@@ -18,7 +18,7 @@ from ifuqa.thresholds import Thresholds
 from tests._builds import build, cache_root, scenario_variant
 
 TH = Thresholds.defaults()
-ROWS = {row.issue: row for row in POWER_ROWS}
+ROWS = {row.issue: row for row in POWER_ROWS if not row.only}
 """The defect datasets are those of ``pytest --ifuqa --ifuqa-power-matrix`` (one definition,
 shared cached builds)."""
 
@@ -70,10 +70,29 @@ def test_ns_ifu01_transient_cosmic_rays_are_not_its_target(bright, bright_ns_ifu
     """Documented behaviour: the cross-dither minimum ignores single-exposure transients (the
     cosmic rays that ramp fitting missed); judging each exposure alone catches them — and the
     PSF peak with them (the NS-IFU01 defect)."""
-    fixed = ns_ifu01.cosmic_ray_flags(bright, TH)
-    broken = ns_ifu01.cosmic_ray_flags(bright_ns_ifu01, TH)
+    fixed = ns_ifu01.residual_cosmic_ray_flags(bright, TH)
+    broken = ns_ifu01.residual_cosmic_ray_flags(bright_ns_ifu01, TH)
     assert fixed.value < 10.0, fixed.describe()
     assert broken.value > 60.0, broken.describe()
+
+
+def test_ns_ifu01_cosmic_ray_rejection_power(pytestconfig):
+    """Ramps with 11 groups: jwst's jump step catches the hits. Ramps with two groups (one
+    difference per pixel): jump detection cannot run and the check fails."""
+    row = next(r for r in POWER_ROWS if r.only == ("test_cosmic_rays_caught",))
+    fixed = ns_ifu01.cosmic_ray_flags(
+        build(pytestconfig, SyntheticSpec(row.scenario, with_reference=False)), TH)
+    broken = ns_ifu01.cosmic_ray_flags(build(pytestconfig, row.spec(cache_root(pytestconfig))), TH)
+    assert fixed.verdict == "pass" and fixed.value >= 90.0, fixed.describe()
+    assert broken.verdict == "fail" and broken.value < 10.0, broken.describe()
+
+
+def test_ns_ifu01_cosmic_ray_check_skips_residual_model_scenes(bright):
+    """Scenes without ramps hold only the hits jump detection would miss: the check says so."""
+    from ifuqa.evaluate import NotApplicable
+
+    with pytest.raises(NotApplicable, match="ramps = true"):
+        ns_ifu01.cosmic_ray_flags(bright, TH)
 
 
 def test_ns_ifu01_hole_without_truth_power(bright, bright_ns_ifu01):

@@ -102,6 +102,46 @@ def test_outlier_detection_keeps_the_psf_core_and_catches_outliers(pytestconfig)
     assert ns_ifu01.core_flags(broken, th).value >= 10.0
 
 
+RAMPS = "cosmic_rays_g395h_ramps"
+
+
+def test_cosmic_rays_caught_without_flagging_the_psf_core(pytestconfig):
+    """Every hit simulated in the ramps, jwst's jump step then IFU outlier detection: >= 90 % of
+    the cosmic-ray pixels above 10 sigma are flagged, <= 1 % of PSF-core pixels are flagged as
+    outliers, and <= 1 % carry a jump flag that no cosmic ray explains."""
+    from scipy import ndimage
+    from stdatamodels.jwst import datamodels
+
+    from ifuqa.discovery import product_stem
+    from ifuqa.evaluate import ns_ifu01
+    from ifuqa.metrics.detector import core_flag_fraction
+    from ifuqa.thresholds import Thresholds
+
+    dataset = build(pytestconfig, SyntheticSpec(RAMPS, with_reference=False))
+    th = Thresholds.defaults()
+    caught = ns_ifu01.cosmic_ray_flags(dataset, th)
+    assert caught.verdict == "pass" and caught.value >= 90.0, caught.describe()
+    assert caught.details["pixels"] > 10_000
+    core = ns_ifu01.core_flags(dataset, th)
+    assert core.verdict == "pass" and core.value <= 1.0, core.describe()
+
+    jump_flagged, signal, noise = [], [], []
+    for rate_path in dataset.rate:
+        truth = dataset.truth_dir / f"{product_stem(rate_path)}_crmask.fits"
+        explained = ndimage.binary_dilation(fits.getdata(truth).astype(bool))  # + 4-neighbours
+        with datamodels.open(rate_path) as rate:
+            jump_flagged.append(((np.asarray(rate.dq) & 4) > 0) & ~explained)
+            sig = np.asarray(rate.data, dtype=float).copy()
+            sig[explained] = 0.0
+            signal.append(sig)
+            noise.append(np.asarray(rate.err, dtype=float))
+    spurious = core_flag_fraction(np.concatenate(jump_flagged, axis=1),
+                                  np.concatenate(signal, axis=1),
+                                  np.concatenate(noise, axis=1), threshold_percent=1.0)
+    assert spurious.details["core_pixels"] > 1000
+    assert spurious.value <= 1.0, spurious.describe()
+
+
 def test_source_free_scene_extracts_to_zero(pytestconfig, tmp_path):
     from tests._builds import scenario_variant
 

@@ -16,7 +16,8 @@ from ifuqa.plugin import checks_dir
 from ifuqa.power import POWER_ROWS, PowerRow, power_datasets, power_matrix, power_params
 from ifuqa.report import figure_png, power_matrix_html, power_matrix_png
 
-ROWS = {row.issue: row for row in POWER_ROWS}
+ROWS = {row.issue: row for row in POWER_ROWS if not row.only}
+"""Each issue's main row (a row with ``only`` adds power for named checks of its issue)."""
 
 
 def _image(png: bytes) -> np.ndarray:
@@ -185,11 +186,36 @@ def _shipped_checks() -> dict[str, set[str]]:
 def test_every_issue_has_a_row_with_targets_and_real_exemptions() -> None:
     shipped = _shipped_checks()
     assert set(ROWS) == set(shipped) == {f"NS-IFU0{i}" for i in range(1, 7)}
+    assert {row.issue for row in POWER_ROWS} == set(ROWS)
     for issue, row in ROWS.items():
         exempt = {check for check, _ in row.exempt}
         assert exempt <= shipped[issue], f"{issue}: unknown exempt check {exempt}"
         assert shipped[issue] - exempt, f"{issue}: no check is expected to fail"
         assert all(reason for _, reason in row.exempt)
+    for row in POWER_ROWS:
+        assert set(row.only) <= shipped[row.issue], f"{row.issue}: unknown check {row.only}"
+
+
+def test_a_check_exempt_from_its_main_row_is_targeted_elsewhere_or_says_why_not() -> None:
+    """The cosmic-ray check needs a ramp-simulated scene: the main NS-IFU01 row exempts it and
+    the second NS-IFU01 row targets it, and only it."""
+    extra = [row for row in POWER_ROWS if row.only]
+    assert [(row.issue, row.only) for row in extra] == [("NS-IFU01", ("test_cosmic_rays_caught",))]
+    row = extra[0]
+    assert row.targets_check("test_cosmic_rays_caught", "NS-IFU01")
+    assert not row.targets_check("test_no_hole_at_psf_peak", "NS-IFU01")
+    assert not ROWS["NS-IFU01"].targets_check("test_cosmic_rays_caught", "NS-IFU01")
+    params = [("fixed", "f"), ("cosmic_rays_2groups", "d")]
+    kept = power_params("test_no_hole_at_psf_peak", {"NS-IFU01"}, params,
+                        {"cosmic_rays_2groups": row})
+    assert kept == [("fixed", "f")]
+    recs = [dict(issue="NS-IFU01", check=c, dataset=d, metric=m, value=v, unit="%",
+                 threshold=90.0, verdict=x, message="")
+            for c, m in (("test_cosmic_rays_caught", "cosmic_ray_recall"),
+                         ("test_outliers_caught", "warm_pixel_recall"))
+            for d, v, x in (("fixed", 100.0, "pass"), ("broken", 1.5, "fail"))]
+    lines = power_matrix(recs, [(row, "fixed", "broken")])
+    assert [(line.check, line.power) for line in lines] == [("test_cosmic_rays_caught", "yes")]
 
 
 def test_power_datasets_follow_the_selected_scenarios(tmp_path) -> None:

@@ -23,7 +23,7 @@ flux_mjy = 1.0
 
 EXPECTED_CATALOGUE = {
     "bright_point_g395h", "faint_point_g140h_nrs2", "pointing_offset_g395h",
-    "drift_point_g235m", "extended_g235h", "prism_point",
+    "drift_point_g235m", "extended_g235h", "prism_point", "cosmic_rays_g395h_ramps",
 }
 
 
@@ -48,6 +48,9 @@ def test_catalogue_contents_match_their_purpose():
     assert (drift[0] ** 2 + drift[1] ** 2) ** 0.5 == pytest.approx(20.0)
     assert load_scenario("extended_g235h").sources[0].kind == "extended"
     assert load_scenario("prism_point").grating == "PRISM"
+    ramps = load_scenario("cosmic_rays_g395h_ramps")
+    assert ramps.noise.ramps and ramps.noise.cosmic_rays == 1.0 and ramps.ngroups >= 3
+    assert not load_scenario("bright_point_g395h").noise.ramps
 
 
 def test_minimal_scenario_defaults(tmp_path):
@@ -91,6 +94,7 @@ cosmic_rays = 2.5'''))
      "wavelength_range_um"),
     (('grating = "G395H"', 'grating = "G395M"\ndetectors = ["NRS2"]'), "detectors"),
     (("exposure_time = 500.0", "exposure_time = 500.0\n[noise]\nflicker = 1"), "noise.flicker"),
+    (("exposure_time = 500.0", "exposure_time = 500.0\n[noise]\nramps = 1"), "noise.ramps"),
     (("flux_mjy = 1.0", "flux_mjy = 1.0\nlines = [{wavelength_um = 1.0, amplitude = 1.0}]"),
      "sources[0].lines[0].wavelength_um"),
     (("flux_mjy = 1.0", "flux_mjy = 1.0\nlines = [{wavelength_um = 4.0, amplitude = -2.0}]"),

@@ -15,6 +15,9 @@ The wrappers below feed those to the real ``jwst`` algorithms:
   (full-frame FFT 1/f "NSClean" fit), with the NaN handling of
   ``jwst.clean_flicker_noise.clean_flicker_noise._clean_one_image``.
 * :func:`ifu_outlier_flags` - ``jwst.outlier_detection.ifu.detect_outliers``.
+* :func:`fit_ramps` - ``jwst.jump.JumpStep`` and ``jwst.ramp_fitting.RampFitStep``
+  (their ``process`` methods, with in-memory GAIN and READNOISE references
+  given as step overrides, so no CRDS lookup happens).
 * :func:`trace_model_oversample` - the array-level core of
   ``jwst.adaptive_trace_model.trace_model.fit_and_oversample``
   (``fit_all_regions`` + ``oversample_flux`` + ``linear_oversample``), with the
@@ -40,6 +43,7 @@ import importlib
 import inspect
 import logging
 import re
+import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +60,7 @@ __all__ = [
     "CubeKernelError",
     "ExtractionResult",
     "JwstApiError",
+    "RampFitResult",
     "SpaxelSums",
     "TraceOversampleResult",
     "check_cube_kernels",
@@ -64,6 +69,7 @@ __all__ = [
     "drizzle_cube_kernel",
     "extract_ifu_cube",
     "finish_spaxels",
+    "fit_ramps",
     "ifu_autocenter",
     "ifu_outlier_flags",
     "jwst_version",
@@ -85,6 +91,8 @@ _OUTLIER_MOD = "jwst.outlier_detection.ifu"
 _TRACE_MOD = "jwst.adaptive_trace_model.trace_model"
 _EXTRACT_MOD = "jwst.extract_1d.ifu"
 _POINTING_MOD = "jwst.assign_wcs.pointing"
+_JUMP_MOD = "jwst.jump"
+_RAMP_FIT_MOD = "jwst.ramp_fitting"
 
 # (module, dotted attribute) -> what is required of it:
 #   tuple     - the leading parameters, in this order (passed positionally or by name);
@@ -165,7 +173,12 @@ _REQUIRED_API: dict[tuple[str, str], tuple[str, ...] | frozenset[str] | None] = 
     (_EXTRACT_MOD, "DAOStarFinder"): frozenset({"fwhm", "threshold"}),
     (_EXTRACT_MOD, "sigclip"): None,
     (_POINTING_MOD, "create_fitswcs"): ("inp", "input_frame"),
+    (_JUMP_MOD, "JumpStep.process"): ("self", "step_input"),
+    (_RAMP_FIT_MOD, "RampFitStep.process"): ("self", "step_input"),
 }
+
+# Reference types fit_ramps supplies as overrides; a step that needs another one would try CRDS.
+_RAMP_STEP_REFERENCES = {"JumpStep": {"gain", "readnoise"}, "RampFitStep": {"gain", "readnoise"}}
 
 # ``extract_params`` keys that extract_ifu reads and that extract_ifu_cube supplies.
 _EXTRACT_PARAM_KEYS = frozenset(
@@ -340,6 +353,17 @@ def check_jwst_api() -> list[str]:
                             "replaces it with the memory-saving chunked_medfilt)")
     except ImportError as exc:
         problems.append(f"missing: jwst.outlier_detection.ifu ({exc})")
+    for step_name, module in (("JumpStep", _JUMP_MOD), ("RampFitStep", _RAMP_FIT_MOD)):
+        try:
+            step_class = _resolve(module, step_name)
+        except (ImportError, AttributeError):
+            continue  # reported above
+        needed = set(getattr(step_class, "reference_file_types", []))
+        if needed != _RAMP_STEP_REFERENCES[step_name]:
+            problems.append(f"changed: {module}.{step_name} reference files are {sorted(needed)}; "
+                            f"fit_ramps supplies {sorted(_RAMP_STEP_REFERENCES[step_name])}")
+        else:
+            checked.append(f"{module}.{step_name} references {sorted(needed)}")
     try:
         check_cube_kernels()
         checked.append("cube_build C kernels (cube_wrapper_driz, cube_wrapper, radec2std)")
@@ -354,6 +378,144 @@ def check_jwst_api() -> list[str]:
             + "\n  - ".join(problems)
         )
     return checked
+
+
+# --------------------------------------------------------------------------- ramps
+
+
+@dataclass(frozen=True)
+class RampFitResult:
+    """The count-rate image jwst's ramp fitting made from one integration (DN/s)."""
+
+    rate_dn_s: NDArray[np.float32]
+    dq: NDArray[np.uint32]
+    var_poisson: NDArray[np.float32]
+    var_rnoise: NDArray[np.float32]
+    err: NDArray[np.float32]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _reference_model(kind: str, value: float, shape: tuple[int, int], detector: str) -> Any:
+    from stdatamodels.jwst import datamodels
+
+    model = (datamodels.GainModel if kind == "gain" else datamodels.ReadnoiseModel)(
+        data=np.full(shape, value, dtype=np.float32))
+    model.meta.instrument.name = "NIRSPEC"
+    model.meta.instrument.detector = detector
+    model.meta.subarray.name = "FULL"
+    model.meta.subarray.xstart = 1
+    model.meta.subarray.ystart = 1
+    model.meta.subarray.xsize = shape[1]
+    model.meta.subarray.ysize = shape[0]
+    return model
+
+
+def fit_ramps(
+    ramp: ArrayLike,
+    *,
+    pixel_dq: ArrayLike,
+    group_time_s: float,
+    detector: str,
+    readpatt: str,
+    gain: float,
+    readnoise_cds_dn: float,
+) -> RampFitResult:
+    """
+    Detect jumps and fit slopes with jwst's ``JumpStep`` and ``RampFitStep``.
+
+    The steps run with their default parameters (two-point-difference jump
+    detection at 4 σ with the four neighbours of strong jumps flagged; OLS_C
+    optimally weighted ramp fitting). The GAIN and READNOISE references are
+    uniform in-memory models given as step overrides.
+
+    Parameters
+    ----------
+    ramp : array_like
+        ``(1, ngroups, ny, nx)`` ramp in DN (one integration, one frame per
+        group, no group gap). Not modified.
+    pixel_dq : array_like
+        ``(ny, nx)`` detector DQ (the ramp's PIXELDQ).
+    group_time_s : float
+        Time between groups (s).
+    detector, readpatt : str
+        Detector name and readout pattern written to the ramp's metadata.
+    gain : float
+        e⁻ per DN.
+    readnoise_cds_dn : float
+        Correlated-double-sampling read noise (DN), the quantity CRDS READNOISE
+        references hold (jwst divides it by √2 per read).
+
+    Returns
+    -------
+    RampFitResult
+        The rate image and its DQ (``JUMP_DET`` where a jump was found),
+        variances and error.
+    """
+    from jwst.jump import JumpStep
+    from jwst.ramp_fitting import RampFitStep
+    from stdatamodels.jwst import datamodels
+
+    data = np.asarray(ramp, dtype=np.float32)
+    if data.ndim != 4 or data.shape[0] != 1:
+        raise ValueError(f"ramp must be (1, ngroups, ny, nx); got shape {data.shape}")
+    _, ngroups, ny, nx = data.shape
+    model = datamodels.RampModel(data=data, pixeldq=np.asarray(pixel_dq, dtype=np.uint32),
+                                 groupdq=np.zeros(data.shape, dtype=np.uint8))
+    meta = model.meta
+    meta.instrument.name = "NIRSPEC"
+    meta.instrument.detector = detector
+    meta.exposure.type = "NRS_IFU"
+    meta.exposure.readpatt = readpatt
+    meta.exposure.nints = 1
+    meta.exposure.ngroups = ngroups
+    meta.exposure.nframes = 1
+    meta.exposure.groupgap = 0
+    meta.exposure.drop_frames1 = 0
+    meta.exposure.frame_time = group_time_s
+    meta.exposure.group_time = group_time_s
+    meta.subarray.name = "FULL"
+    meta.subarray.xstart = 1
+    meta.subarray.ystart = 1
+    meta.subarray.xsize = nx
+    meta.subarray.ysize = ny
+    meta.observation.date = "2026-01-01"
+    meta.observation.time = "00:00:00"
+    gain_model = _reference_model("gain", gain, (ny, nx), detector)
+    noise_model = _reference_model("readnoise", readnoise_cds_dn, (ny, nx), detector)
+    quiet = [logging.getLogger(name) for name in ("stpipe", "jwst", "stcal")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.WARNING)
+    timings: dict[str, float] = {}
+    try:
+        start = time.perf_counter()
+        jump = JumpStep()
+        jump.override_gain = gain_model
+        jump.override_readnoise = noise_model
+        jumped = jump.process(model)
+        timings["jump_step"] = time.perf_counter() - start
+        start = time.perf_counter()
+        fit = RampFitStep()
+        fit.override_gain = gain_model
+        fit.override_readnoise = noise_model
+        result = fit.process(jumped)
+        timings["ramp_fit_step"] = time.perf_counter() - start
+    finally:
+        for lg, level in zip(quiet, levels, strict=True):
+            lg.setLevel(level)
+    rate = result[0] if isinstance(result, tuple | list) else result
+    out = RampFitResult(
+        rate_dn_s=np.array(rate.data, dtype=np.float32),
+        dq=np.array(rate.dq, dtype=np.uint32),
+        var_poisson=np.array(rate.var_poisson, dtype=np.float32),
+        var_rnoise=np.array(rate.var_rnoise, dtype=np.float32),
+        err=np.array(rate.err, dtype=np.float32),
+        timings_s=timings,
+    )
+    for m in (model, jumped, *(result if isinstance(result, tuple | list) else (result,))):
+        if m is not None:
+            m.close()
+    return out
 
 
 # --------------------------------------------------------------------------- NSClean

@@ -1,0 +1,124 @@
+"""Benchmark of simulated ramps fitted by jwst (``[noise] ramps = true``, :mod:`ifuqa.ramps`).
+
+Cases (each in a fresh child process, so peaks and caches are not shared):
+
+* ``frame_11`` / ``frame_49``: one full-frame (2048 × 2048) integration of 11 groups (the
+  catalogue's ``cosmic_rays_g395h_ramps``, 150 s of NRSIRS2RAPID) and of 49 groups (the 700 s of
+  ``bright_point_g395h``), with a rendered point-source exposure as the signal and the full
+  cosmic-ray rate: seconds building the ramps, in jwst's ``JumpStep`` and in ``RampFitStep``,
+  peak memory, and the recall of hits above 10 σ.
+* ``simulate_ramps`` / ``simulate_rates``: ``ifuqa simulate`` of the 4-dither
+  ``cosmic_rays_g395h_ramps`` scenario with ramps, and of the same scene with the default
+  statistical model (``ramps = false``).
+
+Run: ``python -m benchmarks.bench_ramps [--cases ...]`` (writes ``reports/bench_ramps.json``).
+The machine has 2 cores shared with other users; the load average before each case is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+CASES = ("frame_11", "frame_49", "simulate_ramps", "simulate_rates")
+SCENARIO = "cosmic_rays_g395h_ramps"
+
+
+def _frame(ngroups: int) -> dict:
+    import numpy as np
+
+    from benchmarks._harness import peak_rss_gib
+    from ifuqa import detector as det
+    from ifuqa.instrument import get_disperser, pixel_map
+    from ifuqa.instrument.photometry import GAIN_E_PER_DN
+    from ifuqa.ramps import ramp_rate
+    from ifuqa.render import render_pixels
+    from ifuqa.scenario import load_scenario
+    from ifuqa.simulate import COSMIC_RAY_RATE_PER_CM2_S, _sources, load_psf
+
+    scenario = load_scenario(SCENARIO)
+    disperser = get_disperser(scenario.grating, scenario.filter)
+    pixmap = pixel_map(disperser, "NRS1", scenario.wavelength_range_um)
+    signal = np.zeros((2048, 2048))
+    signal[pixmap.y, pixmap.x] = render_pixels(
+        pixmap, _sources(scenario, disperser, load_psf(scenario, disperser)), (0.0, 0.0))
+    rng = np.random.default_rng(7)
+    noise = det.NoiseModel(readpatt=scenario.readout)
+    start = time.perf_counter()
+    out = ramp_rate(signal, ngroups=ngroups, group_time_s=scenario.group_time_s, detector="NRS1",
+                    readpatt=scenario.readout, gain=GAIN_E_PER_DN["NRS1"],
+                    read_sigma_e=noise.white_frame_e, poisson=True,
+                    pixel_dq=det.dq_for_detector(signal.shape, rng),
+                    cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S, one_over_f_e=None,
+                    rng=rng)
+    seconds = time.perf_counter() - start
+    err = np.sqrt(out.var_poisson_e + out.var_rnoise_e)
+    strong = out.cr_rate_e > 10 * err
+    recall = float(((out.dq & 4) > 0)[strong].mean() * 100)
+    return {"seconds": round(seconds, 2), "ngroups": ngroups,
+            "stages": {k: round(v, 2) for k, v in out.timings_s.items()},
+            "hits": out.n_hits, "pixels_above_10_sigma": int(strong.sum()),
+            "recall_percent": round(recall, 2), "peak_rss_gib": round(peak_rss_gib(), 2)}
+
+
+def _simulate(ramps: bool) -> dict:
+    from dataclasses import replace
+
+    from benchmarks._harness import peak_rss_gib
+    from ifuqa.scenario import load_scenario
+    from ifuqa.simulate import simulate
+
+    scenario = load_scenario(SCENARIO)
+    scenario = replace(scenario, noise=replace(scenario.noise, ramps=ramps))
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        result = simulate(scenario, Path(tmp) / "sim")
+        seconds = time.perf_counter() - start
+        frames = len(result.rate_files)
+    return {"seconds": round(seconds, 2), "frames": frames,
+            "seconds_per_frame": round(seconds / frames, 2),
+            "peak_rss_gib": round(peak_rss_gib(), 2)}
+
+
+def main() -> None:
+    """Run the cases in child processes and report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--case", default=None, choices=CASES)
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
+    args = parser.parse_args()
+    if args.case:
+        if args.case.startswith("frame_"):
+            rec = _frame(int(args.case.split("_")[1]))
+        else:
+            rec = _simulate(args.case == "simulate_ramps")
+        print(json.dumps(rec))
+        return
+    from benchmarks._harness import machine, run_case
+
+    records = {}
+    for case in args.cases:
+        load = os.getloadavg()[0]
+        rec = run_case("benchmarks.bench_ramps", case)
+        rec["load_average_before"] = round(load, 2)
+        records[case] = rec
+        print(f"{case}: {rec['seconds']:.1f} s, peak {rec['peak_rss_gib']:.2f} GiB "
+              f"(load average before {load:.1f})")
+        for stage, seconds in rec.get("stages", {}).items():
+            print(f"  {stage:28s} {seconds:7.2f} s")
+        if "recall_percent" in rec:
+            print(f"  {rec['hits']} hits, {rec['pixels_above_10_sigma']} pixels above 10 sigma, "
+                  f"{rec['recall_percent']:.2f} % flagged by the jump step")
+        if "frames" in rec:
+            print(f"  {rec['frames']} frames, {rec['seconds_per_frame']:.1f} s per frame")
+    print(f"machine: {machine()}")
+    out = Path("reports") / "bench_ramps.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(), "cases": records}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
