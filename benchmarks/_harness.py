@@ -9,6 +9,8 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 
 def machine() -> str:
@@ -35,3 +37,27 @@ def peak_rss_gib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def run_and_report(module: str, cases: list[str], out_name: str,
+                   describe: Callable[[dict], list[str]]) -> dict:
+    """Run each case of ``module`` in a child, print its time, peak memory, the load average
+    before it, its stages and the lines ``describe(record)`` returns; write
+    ``reports/OUT_NAME`` (JSON with the machine) and return the records."""
+    records = {}
+    for case in cases:
+        load = os.getloadavg()[0]
+        rec = run_case(module, case)
+        rec["load_average_before"] = round(load, 2)
+        records[case] = rec
+        print(f"{case}: {rec['seconds']:.1f} s, peak {rec['peak_rss_gib']:.2f} GiB "
+              f"(load average before {load:.1f})")
+        for stage, seconds in rec.get("stages", {}).items():
+            print(f"  {stage:28s} {seconds:7.2f} s")
+        for line in describe(rec):
+            print(f"  {line}")
+    print(f"machine: {machine()}")
+    out = Path("reports") / out_name
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(), "cases": records}, indent=1))
+    return records

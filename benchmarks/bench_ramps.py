@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -97,28 +96,18 @@ def main() -> None:
             rec = _simulate(args.case == "simulate_ramps")
         print(json.dumps(rec))
         return
-    from benchmarks._harness import machine, run_case
+    from benchmarks._harness import run_and_report
 
-    records = {}
-    for case in args.cases:
-        load = os.getloadavg()[0]
-        rec = run_case("benchmarks.bench_ramps", case)
-        rec["load_average_before"] = round(load, 2)
-        records[case] = rec
-        print(f"{case}: {rec['seconds']:.1f} s, peak {rec['peak_rss_gib']:.2f} GiB "
-              f"(load average before {load:.1f})")
-        for stage, seconds in rec.get("stages", {}).items():
-            print(f"  {stage:28s} {seconds:7.2f} s")
+    def describe(rec: dict) -> list[str]:
+        lines = []
         if "recall_percent" in rec:
-            print(f"  {rec['hits']} hits, {rec['pixels_above_10_sigma']} pixels above 10 sigma, "
-                  f"{rec['recall_percent']:.2f} % flagged by the jump step")
+            lines.append(f"{rec['hits']} hits, {rec['pixels_above_10_sigma']} pixels above "
+                         f"10 sigma, {rec['recall_percent']:.2f} % flagged by the jump step")
         if "frames" in rec:
-            print(f"  {rec['frames']} frames, {rec['seconds_per_frame']:.1f} s per frame")
-    print(f"machine: {machine()}")
-    out = Path("reports") / "bench_ramps.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": machine(), "cases": records}, indent=1))
+            lines.append(f"{rec['frames']} frames, {rec['seconds_per_frame']:.1f} s per frame")
+        return lines
 
+    run_and_report("benchmarks.bench_ramps", args.cases, "bench_ramps.json", describe)
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -107,26 +106,16 @@ def main() -> None:
             _frame(args.case)
         print(json.dumps(rec))
         return
-    from benchmarks._harness import machine, run_case
+    from benchmarks._harness import run_and_report
 
-    records = {}
-    for case in args.cases:
-        load = os.getloadavg()[0]
-        rec = run_case("benchmarks.bench_trace_model", case)
-        rec["load_average_before"] = round(load, 2)
-        records[case] = rec
-        print(f"{case}: {rec['seconds']:.1f} s, peak {rec['peak_rss_gib']:.2f} GiB "
-              f"(load average before {load:.1f})")
-        for stage, seconds in rec.get("stages", {}).items():
-            print(f"  {stage:28s} {seconds:7.2f} s")
-        if "fitted_slices" in rec:
-            print(f"  slices fitted {rec['fitted_slices']}, {rec['column_fits']} column fits "
-                  f"over {rec['frame_columns']} columns")
-    print(f"machine: {machine()}")
-    out = Path("reports") / "bench_trace_model.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": machine(), "cases": records}, indent=1))
+    def describe(rec: dict) -> list[str]:
+        if "fitted_slices" not in rec:
+            return []
+        return [f"slices fitted {rec['fitted_slices']}, {rec['column_fits']} column fits "
+                f"over {rec['frame_columns']} columns"]
 
+    run_and_report("benchmarks.bench_trace_model", args.cases, "bench_trace_model.json",
+                   describe)
 
 if __name__ == "__main__":
     main()

@@ -119,6 +119,27 @@ def figure_png(metric: str, title: str, plot: Mapping[str, Any]) -> bytes | None
         for ax, key in zip(axes, ("reference", "test"), strict=True):
             ax.imshow(np.asarray(p[key], dtype=float), origin="lower", cmap="magma")
             ax.set_title(key)
+    elif "recall_by_sigma_percent" in p:
+        fig, ax = _axes()
+        edges = np.asarray(p["sigma_edges"], dtype=float)
+        centres = np.sqrt(edges[:-1] * edges[1:])
+        counts = np.asarray(p["pixels_by_sigma"])
+        ok = counts > 0
+        ax.plot(centres[ok], np.asarray(p["recall_by_sigma_percent"], dtype=float)[ok], "o-",
+                label="flagged")
+        ax.axvline(float(p["min_sigma"]), color="k", lw=0.6, ls="--", label="judged above")
+        ax.axhline(float(p["threshold_percent"]), color="C3", lw=0.6, label="limit")
+        ax.set_xscale("log")
+        ax.set_ylim(-3, 103)
+        ax.set_xlabel("injected signal / pixel noise (σ)")
+        ax.set_ylabel("pixels flagged (%)")
+        twin = ax.twinx()
+        twin.bar(centres[ok], counts[ok], width=np.diff(edges)[ok] * 0.8, color="0.85",
+                 zorder=0)
+        twin.set_yscale("log")
+        twin.set_ylabel("injected pixels", color="0.5")
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
     elif "per_file" in p:
         fig, ax = _axes()
         names = list(p["per_file"])

@@ -69,6 +69,26 @@ def test_per_scale_figure_is_drawn_with_one_curve_per_scale() -> None:
     assert _image(figure_png("flux_vs_spaxel_scale", "t", legacy)).shape[1] == int(6.4 * 80)
 
 
+# ------------------------------------------------------------------ recall figure
+
+
+def test_recall_carries_its_completeness_curve_and_draws_it() -> None:
+    from ifuqa.metrics.detector import injected_outlier_recall
+
+    rng = np.random.default_rng(2)
+    significance = 10 ** rng.uniform(0, 4, 20_000)
+    flagged = significance > 5.0  # a detector that catches everything above 5 sigma
+    result = injected_outlier_recall(flagged, significance, np.ones_like(significance))
+    assert result.value == 100.0
+    by_bin = np.asarray(result.plot["recall_by_sigma_percent"])
+    centres = np.sqrt(result.plot["sigma_edges"][:-1] * result.plot["sigma_edges"][1:])
+    assert np.all(by_bin[centres < 3] == 0) and np.all(by_bin[centres > 8] == 100)
+    assert int(np.sum(result.plot["pixels_by_sigma"])) == significance.size
+    img = _image(figure_png("cosmic_ray_recall", "NS-IFU01 cosmic_ray_recall", result.plot))
+    rgb = (img[..., :3] * 255).round().astype(int).reshape(-1, 3)
+    assert (np.abs(rgb - (31, 119, 180)).sum(axis=1) < 30).sum() > 50  # the recall curve
+
+
 # ------------------------------------------------------------------ power matrix
 
 def _rec(dataset: str, check: str, metric: str, value: float | None, verdict: str,

@@ -106,11 +106,26 @@ def injected_outlier_recall(flagged: np.ndarray, injected: np.ndarray, noise_sig
     """Recall of injected outliers above ``min_sigma`` (NS-IFU01).
 
     Definition: among pixels whose injected artefact signal exceeds ``min_sigma`` × the pixel's
-    noise, the percentage flagged.
+    noise, the percentage flagged. The plot data hold the recall in bins of that significance
+    (1 to 10⁴ σ, four bins per decade): the completeness curve of the flagging.
     """
-    strong = np.asarray(injected) > min_sigma * np.asarray(noise_sigma)
+    injected = np.asarray(injected, dtype=float)
+    noise_sigma = np.asarray(noise_sigma, dtype=float)
+    flagged = np.asarray(flagged, dtype=bool)
+    strong = injected > min_sigma * noise_sigma
     n = int(strong.sum())
-    recall = float(np.asarray(flagged)[strong].mean() * 100.0) if n else float("nan")
+    recall = float(flagged[strong].mean() * 100.0) if n else float("nan")
+    hit = injected > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        significance = injected[hit] / noise_sigma[hit]
+    edges = np.logspace(0.0, 4.0, 17)
+    counts, _ = np.histogram(significance, edges)
+    caught, _ = np.histogram(significance[flagged[hit]], edges)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_bin = np.where(counts > 0, 100.0 * caught / np.maximum(counts, 1), np.nan)
+    plot = {"sigma_edges": edges, "recall_by_sigma_percent": by_bin, "pixels_by_sigma": counts,
+            "min_sigma": float(min_sigma), "threshold_percent": float(threshold_percent)}
     return MetricResult("NS-IFU01", metric, recall, "%", threshold_percent, sense="min",
                         message=f"{recall:.1f} % of {n} {what} pixels above "
-                                f"{min_sigma:g} sigma flagged", details={"pixels": n})
+                                f"{min_sigma:g} sigma flagged", details={"pixels": n},
+                        plot=plot)

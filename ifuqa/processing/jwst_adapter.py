@@ -487,19 +487,19 @@ def fit_ramps(
     for lg in quiet:
         lg.setLevel(logging.WARNING)
     timings: dict[str, float] = {}
+
+    def run(step_class: Any, name: str, step_input: Any) -> Any:
+        start = time.perf_counter()
+        step = step_class()
+        step.override_gain = gain_model
+        step.override_readnoise = noise_model
+        out = step.process(step_input)
+        timings[name] = time.perf_counter() - start
+        return out
+
     try:
-        start = time.perf_counter()
-        jump = JumpStep()
-        jump.override_gain = gain_model
-        jump.override_readnoise = noise_model
-        jumped = jump.process(model)
-        timings["jump_step"] = time.perf_counter() - start
-        start = time.perf_counter()
-        fit = RampFitStep()
-        fit.override_gain = gain_model
-        fit.override_readnoise = noise_model
-        result = fit.process(jumped)
-        timings["ramp_fit_step"] = time.perf_counter() - start
+        jumped = run(JumpStep, "jump_step", model)
+        result = run(RampFitStep, "ramp_fit_step", jumped)
     finally:
         for lg, level in zip(quiet, levels, strict=True):
             lg.setLevel(level)
