@@ -49,11 +49,9 @@ def _frame(ngroups: int) -> dict:
     noise = det.NoiseModel(readpatt=scenario.readout)
     start = time.perf_counter()
     out = ramp_rate(signal, ngroups=ngroups, group_time_s=scenario.group_time_s, detector="NRS1",
-                    readpatt=scenario.readout, gain=GAIN_E_PER_DN["NRS1"],
-                    read_sigma_e=noise.white_frame_e, poisson=True,
+                    gain=GAIN_E_PER_DN["NRS1"], noise=noise, poisson=True,
                     pixel_dq=det.dq_for_detector(signal.shape, rng),
-                    cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S, one_over_f_e=None,
-                    rng=rng)
+                    cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S, rng=rng)
     seconds = time.perf_counter() - start
     err = np.sqrt(out.var_poisson_e + out.var_rnoise_e)
     strong = out.cr_rate_e > 10 * err

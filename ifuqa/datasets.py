@@ -88,7 +88,7 @@ class SyntheticSpec:
         return f"{name}[{tags}]" if tags else name
 
 
-BUILD_FORMAT = 5
+BUILD_FORMAT = 6
 """Bumped whenever simulated or processed products change, so that cached builds are redone."""
 
 

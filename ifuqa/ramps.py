@@ -15,10 +15,12 @@ Model and simplifications
   NIRSpec RAPID and IRS2RAPID patterns); the reset is at ``t = 0``.
 * A hit arrives at a uniform time in ``[0, N · t_group)`` and is present in every read after it;
   a hit before the first read only offsets the ramp and does not change the slope.
-* White read noise is independent between reads; the correlated 1/f part of the read noise is
-  drawn once at the slope level (as in the statistical model) and added to the fitted rate —
-  drawing it for every read would cost ``N`` full-frame 1/f realisations. Jump detection
-  therefore sees shot noise, white read noise and the hits, not the 1/f noise.
+* Every read gets its own white read noise and its own 1/f frame
+  (:func:`ifuqa.detector.one_over_f_frame`: pink noise in readout order, alternating-column
+  noise, picture frame), so jump detection sees the correlated noise too and the rate's 1/f
+  pattern comes out of jwst's slope fit. The READNOISE reference handed to jwst is the total
+  correlated-double-sampling noise ``√2 · √(white² + 1/f rms²)``, as CRDS references measured
+  on darks are.
 * The detector is linear and does not saturate; non-linearity and persistence are not modelled.
 """
 
@@ -45,7 +47,7 @@ class RampRate:
     Attributes
     ----------
     rate_e : numpy.ndarray
-        Fitted count rate (e⁻/s), 1/f noise included.
+        Fitted count rate (e⁻/s).
     var_poisson_e, var_rnoise_e : numpy.ndarray
         Ramp fitting's Poisson and read-noise variances of the rate ((e⁻/s)²).
     dq : numpy.ndarray
@@ -124,9 +126,11 @@ def arrival_groups(n_hits: int, ngroups: int, rng: np.random.Generator) -> np.nd
 
 
 def _build_ramps(signal_e: np.ndarray, deposits, first_group: np.ndarray, *, ngroups: int,
-                 group_time_s: float, read_sigma_e: float, gain: float, poisson: bool,
+                 group_time_s: float, noise, detector: str, gain: float, poisson: bool,
                  rng: np.random.Generator) -> np.ndarray:
     """``(1, ngroups, ny, nx)`` float32 ramp in DN, built one group at a time."""
+    from ifuqa import detector as det
+
     ny, nx = signal_e.shape
     ramp = np.empty((1, ngroups, ny, nx), dtype=np.float32)
     expected = np.clip(np.nan_to_num(signal_e, nan=0.0), 0.0, None) * group_time_s
@@ -135,6 +139,8 @@ def _build_ramps(signal_e: np.ndarray, deposits, first_group: np.ndarray, *, ngr
     lit_flat = np.flatnonzero(lit)
     expected_lit = expected.ravel()[lit_flat]
     deposit_group = first_group[deposits.hit] if deposits.hit.size else deposits.hit
+    white = np.float32(noise.white_frame_e)
+    correlated = noise.one_over_f_rms((ny, nx)) > 0
     for g in range(ngroups):
         # charge collected between read g−1 (or the reset) and read g
         if poisson:
@@ -145,16 +151,18 @@ def _build_ramps(signal_e: np.ndarray, deposits, first_group: np.ndarray, *, ngr
         if np.any(arriving):
             np.add.at(accumulated, deposits.pixel[arriving], deposits.charge_e[arriving])
         read = accumulated.reshape(ny, nx).astype(np.float32)
-        if read_sigma_e > 0:
-            read += rng.standard_normal((ny, nx), dtype=np.float32) * np.float32(read_sigma_e)
+        if white > 0:
+            read += rng.standard_normal((ny, nx), dtype=np.float32) * white
+        if correlated:
+            read += det.one_over_f_frame((ny, nx), model=noise, rng=rng,
+                                         detector=detector).astype(np.float32)
         ramp[0, g] = read / np.float32(gain)
     return ramp
 
 
 def ramp_rate(signal_e: np.ndarray, *, ngroups: int, group_time_s: float, detector: str,
-              readpatt: str, gain: float, read_sigma_e: float, poisson: bool,
-              pixel_dq: np.ndarray, cosmic_ray_rate_per_cm2_s: float,
-              one_over_f_e: np.ndarray | None, rng: np.random.Generator) -> RampRate:
+              gain: float, noise, poisson: bool, pixel_dq: np.ndarray,
+              cosmic_ray_rate_per_cm2_s: float, rng: np.random.Generator) -> RampRate:
     """Simulate one integration's ramps and fit them with jwst's jump and ramp-fit steps.
 
     Parameters
@@ -163,21 +171,18 @@ def ramp_rate(signal_e: np.ndarray, *, ngroups: int, group_time_s: float, detect
         Expected count rate of every source of charge (scene, background, warm pixels), e⁻/s.
     ngroups, group_time_s : int, float
         Groups in the integration and the time between them (s).
-    detector, readpatt : str
-        ``NRS1``/``NRS2`` and the readout pattern (recorded in the ramp model's metadata).
+    detector : str
+        ``NRS1`` or ``NRS2`` (sets the orientation of the 1/f pattern).
     gain : float
         e⁻ per DN.
-    read_sigma_e : float
-        White read noise of one read (e⁻); the READNOISE reference handed to jwst is the
-        correlated-double-sampling value ``√2 · read_sigma_e / gain`` DN, as in CRDS.
+    noise : ifuqa.detector.NoiseModel
+        Read noise of one read (white and correlated) and the readout pattern.
     poisson : bool
         Draw shot noise group by group (else the expected charge accumulates exactly).
     pixel_dq : numpy.ndarray
         Detector DQ (dead, hot, reference pixels), passed to jwst as the ramp's PIXELDQ.
     cosmic_ray_rate_per_cm2_s : float
         Hit rate of :func:`ifuqa.detector.cosmic_ray_deposits` over the whole integration.
-    one_over_f_e : numpy.ndarray or None
-        Correlated read noise at the slope level (e⁻/s) added to the fitted rate.
     rng : numpy.random.Generator
         Random generator.
 
@@ -194,16 +199,15 @@ def ramp_rate(signal_e: np.ndarray, *, ngroups: int, group_time_s: float, detect
     first_group = arrival_groups(deposits.n_hits, ngroups, rng)
     start = time.perf_counter()
     ramp = _build_ramps(signal_e, deposits, first_group, ngroups=ngroups,
-                        group_time_s=group_time_s, read_sigma_e=read_sigma_e, gain=gain,
+                        group_time_s=group_time_s, noise=noise, detector=detector, gain=gain,
                         poisson=poisson, rng=rng)
     built = time.perf_counter() - start
-    readnoise_cds_dn = math.sqrt(2.0) * read_sigma_e / gain
+    per_read_e = math.hypot(noise.white_frame_e, noise.one_over_f_rms(shape))
     fitted = fit_ramps(ramp, pixel_dq=pixel_dq, group_time_s=group_time_s, detector=detector,
-                       readpatt=readpatt, gain=gain, readnoise_cds_dn=readnoise_cds_dn)
+                       readpatt=noise.readpatt, gain=gain,
+                       readnoise_cds_dn=math.sqrt(2.0) * per_read_e / gain)
     del ramp
     rate_e = fitted.rate_dn_s.astype(float) * gain
-    if one_over_f_e is not None:
-        rate_e = rate_e + one_over_f_e
     weights = cosmic_ray_slope_weights(ngroups, group_time_s)
     cr_rate = deposits.image(weights[first_group]) if deposits.n_hits else np.zeros(shape)
     return RampRate(rate_e=rate_e,

@@ -226,16 +226,12 @@ def _ramp_fitted_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarr
         white=noise.read_noise, one_over_f=noise.one_over_f)
     dq = det.dq_for_detector(shape, rng)
     warm = warm_pixels(scenario, plan.detector, shape)
-    one_over_f = None
-    if noise.one_over_f > 0:
-        one_over_f = det.one_over_f_frame(shape, model=model, rng=rng, detector=plan.detector)
-        one_over_f *= det.slope_weight(scenario.ngroups, scenario.group_time_s)
     fitted = ramp_rate(signal_e + warm, ngroups=scenario.ngroups,
                        group_time_s=scenario.group_time_s, detector=plan.detector,
-                       readpatt=scenario.readout, gain=GAIN_E_PER_DN[plan.detector],
-                       read_sigma_e=model.white_frame_e, poisson=noise.poisson, pixel_dq=dq,
+                       gain=GAIN_E_PER_DN[plan.detector], noise=model, poisson=noise.poisson,
+                       pixel_dq=dq,
                        cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S * noise.cosmic_rays,
-                       one_over_f_e=one_over_f, rng=rng)
+                       rng=rng)
     return (fitted.rate_e, fitted.var_poisson_e, fitted.var_rnoise_e, fitted.dq,
             fitted.cr_mask, fitted.cr_rate_e, warm)
 

@@ -112,10 +112,10 @@ def test_ramp_rate_catches_hits_unless_there_are_two_groups(ngroups, min_recall,
     pixel and jump detection cannot run (the power of the cosmic-ray check)."""
     shape = (256, 256)
     signal = np.full(shape, 0.5)
-    out = ramp_rate(signal, ngroups=ngroups, group_time_s=14.5894, detector="NRS1",
-                    readpatt="NRSIRS2RAPID", gain=1.0, read_sigma_e=6.0, poisson=True,
-                    pixel_dq=np.zeros(shape, np.uint32), cosmic_ray_rate_per_cm2_s=400.0,
-                    one_over_f_e=None, rng=np.random.default_rng(4))
+    white_only = det.NoiseModel(readpatt="NRSRAPID").scaled(white=6.0 / 5.2, one_over_f=0.0)
+    out = ramp_rate(signal, ngroups=ngroups, group_time_s=14.5894, detector="NRS1", gain=1.0,
+                    noise=white_only, poisson=True, pixel_dq=np.zeros(shape, np.uint32),
+                    cosmic_ray_rate_per_cm2_s=400.0, rng=np.random.default_rng(4))
     err = np.sqrt(out.var_poisson_e + out.var_rnoise_e)
     strong = out.cr_rate_e > 10 * err
     assert strong.sum() > 100
@@ -125,3 +125,24 @@ def test_ramp_rate_catches_hits_unless_there_are_two_groups(ngroups, min_recall,
     quiet = ~out.cr_mask
     resid = (out.rate_e - signal)[quiet] / err[quiet]
     assert abs(np.median(resid)) < 0.1 and 0.8 < np.std(resid) < 1.3
+
+
+def test_one_over_f_noise_in_every_read_comes_through_the_slope_fit():
+    """With 1/f noise drawn in every read, the fitted rate's scatter and ramp fitting's own
+    read-noise variance both match a slope over reads of total noise white (+) 1/f, and the
+    rate is banded (rows of the 1/f pattern) as the statistical model's rate is."""
+    shape, ngroups, tg = (512, 512), 11, 14.5894
+    noise = det.NoiseModel(readpatt="NRSIRS2RAPID")
+    out = ramp_rate(np.zeros(shape), ngroups=ngroups, group_time_s=tg, detector="NRS1",
+                    gain=1.0, noise=noise, poisson=False, pixel_dq=np.zeros(shape, np.uint32),
+                    cosmic_ray_rate_per_cm2_s=0.0, rng=np.random.default_rng(8))
+    per_read = math.hypot(noise.white_frame_e, noise.one_over_f_rms(shape))
+    expected = per_read * det.slope_weight(ngroups, tg)
+    assert np.std(out.rate_e) == pytest.approx(expected, rel=0.15)
+    assert math.sqrt(np.median(out.var_rnoise_e)) == pytest.approx(expected, rel=0.05)
+    model = det.rate_noise(shape, ngroups=ngroups, group_time_s=tg,
+                           rng=np.random.default_rng(9), model=noise)
+    everywhere = np.ones(shape, dtype=bool)
+    ramp_banding = det.banding_amplitude(out.rate_e, everywhere)
+    model_banding = det.banding_amplitude(model.image, everywhere)
+    assert ramp_banding == pytest.approx(model_banding, rel=0.3)
