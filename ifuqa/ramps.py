@@ -29,8 +29,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ifuqa.detector import CosmicRayDeposits, NoiseModel
 
 __all__ = [
     "RampRate",
@@ -125,9 +129,9 @@ def arrival_groups(n_hits: int, ngroups: int, rng: np.random.Generator) -> np.nd
     return np.minimum(arrival.astype(np.int64), int(ngroups) - 1)
 
 
-def _build_ramps(signal_e: np.ndarray, deposits, first_group: np.ndarray, *, ngroups: int,
-                 group_time_s: float, noise, detector: str, gain: float, poisson: bool,
-                 rng: np.random.Generator) -> np.ndarray:
+def _build_ramps(signal_e: np.ndarray, deposits: CosmicRayDeposits, first_group: np.ndarray, *,
+                 ngroups: int, group_time_s: float, noise: NoiseModel, detector: str,
+                 gain: float, poisson: bool, rng: np.random.Generator) -> np.ndarray:
     """``(1, ngroups, ny, nx)`` float32 ramp in DN, built one group at a time."""
     from ifuqa import detector as det
 
@@ -161,7 +165,7 @@ def _build_ramps(signal_e: np.ndarray, deposits, first_group: np.ndarray, *, ngr
 
 
 def ramp_rate(signal_e: np.ndarray, *, ngroups: int, group_time_s: float, detector: str,
-              gain: float, noise, poisson: bool, pixel_dq: np.ndarray,
+              gain: float, noise: NoiseModel, poisson: bool, pixel_dq: np.ndarray,
               cosmic_ray_rate_per_cm2_s: float, rng: np.random.Generator) -> RampRate:
     """Simulate one integration's ramps and fit them with jwst's jump and ramp-fit steps.
 

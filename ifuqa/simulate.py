@@ -295,7 +295,9 @@ def _write_mask(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray,
     hdu = fits.PrimaryHDU(mask.astype(np.uint8))
     hdu.header["EXTNAME"] = "CRMASK"
     hdu.header["CRMODEL"] = ("ramps" if ramps else "residual", "all hits, or only missed ones")
-    hdu.header["COMMENT"] = "ifuqa cosmic-ray truth mask: 1 where a cosmic ray deposited charge"
+    hdu.header["COMMENT"] = ("ifuqa cosmic-ray truth mask: 1 where a hit after the first read "
+                             "left charge" if ramps else
+                             "ifuqa cosmic-ray truth mask: 1 where a cosmic ray deposited charge")
     rate = fits.ImageHDU(cr_rate_dn.astype(np.float32), name="CRRATE")
     rate.header["BUNIT"] = "DN/s"
     rate.header["COMMENT"] = ("slope each hit would add if jump detection missed it" if ramps

@@ -108,15 +108,23 @@ RAMPS = "cosmic_rays_g395h_ramps"
 def test_cosmic_rays_caught_without_flagging_the_psf_core(pytestconfig):
     """Every hit simulated in the ramps, jwst's jump step then IFU outlier detection: >= 90 % of
     the cosmic-ray pixels above 10 sigma are flagged, <= 1 % of PSF-core pixels are flagged as
-    outliers, and <= 1 % carry a jump flag that no cosmic ray explains."""
+    outliers, and <= 1 % carry a jump flag that no cosmic ray explains. The check's power: with
+    two groups per integration (the power-matrix row's scene) jump detection cannot run and the
+    check fails."""
     from scipy import ndimage
     from stdatamodels.jwst import datamodels
 
     from ifuqa.discovery import product_stem
     from ifuqa.evaluate import ns_ifu01
     from ifuqa.metrics.detector import core_flag_fraction
+    from ifuqa.power import POWER_ROWS
     from ifuqa.thresholds import Thresholds
 
+    row = next(r for r in POWER_ROWS if r.only == ("test_cosmic_rays_caught",))
+    assert row.scenario == RAMPS
+    two_groups = build(pytestconfig, row.spec(cache_root(pytestconfig)))
+    broken = ns_ifu01.cosmic_ray_flags(two_groups, Thresholds.defaults())
+    assert broken.verdict == "fail" and broken.value < 10.0, broken.describe()
     dataset = build(pytestconfig, SyntheticSpec(RAMPS, with_reference=False))
     th = Thresholds.defaults()
     caught = ns_ifu01.cosmic_ray_flags(dataset, th)
