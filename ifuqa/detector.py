@@ -573,7 +573,7 @@ def cosmic_ray_deposits(shape: tuple[int, int], duration_s: float, rng: np.rando
     """
     ny, nx = _check_shape(shape)
     if not (np.isfinite(duration_s) and duration_s > 0):
-        raise ValueError(f"exposure_time_s must be > 0, got {duration_s!r}")
+        raise ValueError(f"the exposure (duration_s) must be > 0 s, got {duration_s!r}")
     area_cm2 = ny * nx * (pixel_um * 1e-4) ** 2
     expected = max(float(rate_per_cm2_s), 0.0) * area_cm2 * duration_s
     n_hits = int(rng.poisson(expected))

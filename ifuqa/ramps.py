@@ -138,11 +138,10 @@ def _build_ramps(signal_e: np.ndarray, deposits: CosmicRayDeposits, first_group:
     ny, nx = signal_e.shape
     ramp = np.empty((1, ngroups, ny, nx), dtype=np.float32)
     expected = np.clip(np.nan_to_num(signal_e, nan=0.0), 0.0, None) * group_time_s
-    lit = expected > 0
     accumulated = np.zeros(ny * nx)
-    lit_flat = np.flatnonzero(lit)
+    lit_flat = np.flatnonzero(expected > 0)
     expected_lit = expected.ravel()[lit_flat]
-    deposit_group = first_group[deposits.hit] if deposits.hit.size else deposits.hit
+    deposit_group = first_group[deposits.hit]
     white = np.float32(noise.white_frame_e)
     correlated = noise.one_over_f_rms((ny, nx)) > 0
     for g in range(ngroups):
@@ -213,7 +212,7 @@ def ramp_rate(signal_e: np.ndarray, *, ngroups: int, group_time_s: float, detect
     del ramp
     rate_e = fitted.rate_dn_s.astype(float) * gain
     weights = cosmic_ray_slope_weights(ngroups, group_time_s)
-    cr_rate = deposits.image(weights[first_group]) if deposits.n_hits else np.zeros(shape)
+    cr_rate = deposits.image(weights[first_group])
     return RampRate(rate_e=rate_e,
                     var_poisson_e=fitted.var_poisson.astype(float) * gain**2,
                     var_rnoise_e=fitted.var_rnoise.astype(float) * gain**2,

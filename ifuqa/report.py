@@ -183,17 +183,22 @@ def _scale_figure(p: Mapping[str, Any]) -> tuple[Any, Any]:
     return fig, ax
 
 
+def _table_open(table_id: str, headers: list[str], *, font_size: str | None = None) -> list[str]:
+    """The opening tag and header row of one of the report's matrices."""
+    style = "border-collapse:collapse;margin:1em 0" + (f";font-size:{font_size}" if font_size
+                                                       else "")
+    return [f'<table id="{table_id}" class="ifuqa-matrix" style="{style}">',
+            "<tr>" + "".join(f"<th style='padding:4px'>{html.escape(h)}</th>" for h in headers)
+            + "</tr>"]
+
+
 def summary_matrix_html(records: list[dict]) -> str:
     """The known issue × dataset matrix: worst verdict per cell, with each metric's value and
     threshold on hover and in the cell."""
     issues = sorted({r["issue"] for r in records})
     datasets = sorted({r["dataset"] for r in records})
     order = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
-    rows = ['<table id="ifuqa-summary-matrix" class="ifuqa-matrix" '
-            'style="border-collapse:collapse;margin:1em 0">',
-            "<tr><th style='padding:4px'>known issue</th>"
-            + "".join(f"<th style='padding:4px'>{html.escape(d)}</th>" for d in datasets)
-            + "</tr>"]
+    rows = _table_open("ifuqa-summary-matrix", ["known issue", *datasets])
     for issue in issues:
         cells = []
         for ds in datasets:
@@ -227,11 +232,7 @@ def applicability_html(applicability: dict[str, dict]) -> str:
     applicable), the reason on hover and in the cell."""
     datasets = sorted(applicability)
     issues = sorted({i for entry in applicability.values() for i in entry})
-    rows = ['<table id="ifuqa-applicability" class="ifuqa-matrix" '
-            'style="border-collapse:collapse;margin:1em 0">',
-            "<tr><th style='padding:4px'>dataset</th>"
-            + "".join(f"<th style='padding:4px'>{html.escape(i)}</th>" for i in issues)
-            + "</tr>"]
+    rows = _table_open("ifuqa-applicability", ["dataset", *issues])
     for ds in datasets:
         cells = []
         for issue in issues:
@@ -294,11 +295,9 @@ def power_matrix_html(lines: list[Any], *, png: bytes | None = None) -> str:
     with_power = sum(line.power == "yes" for line in targeted)
     head = (f"<p id='ifuqa-power-summary'>{with_power} of {len(targeted)} targeted metrics have "
             "power (fail with the defect, pass with the fix); measured in this run.</p>")
-    rows = [head, '<table id="ifuqa-power-matrix" class="ifuqa-matrix" '
-            'style="border-collapse:collapse;margin:1em 0;font-size:12px">',
-            "<tr>" + "".join(f"<th style='padding:4px'>{h}</th>" for h in (
-                "known issue", "check", "metric", "limit", "with the fix", "with the defect",
-                "defect", "power")) + "</tr>"]
+    rows = [head, *_table_open("ifuqa-power-matrix", [
+        "known issue", "check", "metric", "limit", "with the fix", "with the defect", "defect",
+        "power"], font_size="12px")]
     for line in lines:
         power = line.power
         klass = "ifuqa-power-" + power.replace(" ", "-")

@@ -202,6 +202,13 @@ class _Reader:
             raise self.fail(key, f"must be <= {maximum}, got {value}")
         return value
 
+    def flag(self, key: str, default: bool) -> bool:
+        """A true/false switch."""
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}")
+        return value
+
     def scale(self, key: str, default: float) -> float:
         """A switch that may be a bool (true → 1, false → 0) or a non-negative scale."""
         value = self.get(key, default)
@@ -346,20 +353,14 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
                          f"must be an increasing pair within {lo}–{hi} µm; got {list(window)}")
 
     noise_reader = _Reader(r.get("noise", {}), "noise", origin)
-    poisson = noise_reader.get("poisson", True)
-    if not isinstance(poisson, bool):
-        raise noise_reader.fail("poisson", f"must be true or false, got {poisson!r}")
-    ramps = noise_reader.get("ramps", False)
-    if not isinstance(ramps, bool):
-        raise noise_reader.fail("ramps", f"must be true or false, got {ramps!r}")
     noise = NoiseSpec(
-        poisson=poisson,
+        poisson=noise_reader.flag("poisson", True),
         read_noise=noise_reader.scale("read_noise", 1.0),
         one_over_f=noise_reader.scale("one_over_f", 1.0),
         cosmic_rays=noise_reader.scale("cosmic_rays", 1.0),
         warm_pixels=noise_reader.scale("warm_pixels", 1.0),
         background_mjy_sr=noise_reader.number("background_mjy_sr", 0.0, minimum=0.0),
-        ramps=ramps,
+        ramps=noise_reader.flag("ramps", False),
     )
     noise_reader.finish()
 

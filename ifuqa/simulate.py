@@ -192,8 +192,7 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
     if noise.poisson:
         rate = det.add_poisson(signal_e, t_eff, rng)
     var_poisson = np.clip(signal_e, 0.0, None) / t_eff if noise.poisson else np.zeros(shape)
-    model = det.NoiseModel(readpatt=scenario.readout).scaled(
-        white=noise.read_noise, one_over_f=noise.one_over_f)
+    model = _read_noise_model(scenario)
     read = det.rate_noise(shape, ngroups=scenario.ngroups, group_time_s=scenario.group_time_s,
                           rng=rng, model=model, detector=plan.detector)
     rate = rate + read.image
@@ -213,6 +212,14 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
     return rate, var_poisson, var_rnoise, dq, cr_mask, cr_rate, warm
 
 
+def _read_noise_model(scenario: Scenario):
+    """The per-read noise amplitudes of the scenario's readout, scaled by its noise switches."""
+    from ifuqa import detector as det
+
+    return det.NoiseModel(readpatt=scenario.readout).scaled(
+        white=scenario.noise.read_noise, one_over_f=scenario.noise.one_over_f)
+
+
 def _ramp_fitted_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
                       rng: np.random.Generator):
     """The ``noise.ramps`` path of :func:`_noisy_rate`: every group simulated, every cosmic-ray
@@ -222,13 +229,12 @@ def _ramp_fitted_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarr
 
     shape = signal_e.shape
     noise = scenario.noise
-    model = det.NoiseModel(readpatt=scenario.readout).scaled(
-        white=noise.read_noise, one_over_f=noise.one_over_f)
     dq = det.dq_for_detector(shape, rng)
     warm = warm_pixels(scenario, plan.detector, shape)
     fitted = ramp_rate(signal_e + warm, ngroups=scenario.ngroups,
                        group_time_s=scenario.group_time_s, detector=plan.detector,
-                       gain=GAIN_E_PER_DN[plan.detector], noise=model, poisson=noise.poisson,
+                       gain=GAIN_E_PER_DN[plan.detector], noise=_read_noise_model(scenario),
+                       poisson=noise.poisson,
                        pixel_dq=dq,
                        cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S * noise.cosmic_rays,
                        rng=rng)

@@ -93,8 +93,9 @@ def _flags_and_rates(dataset, *, use_rates: bool = True, flags: tuple[str, ...] 
     for cal in dataset.cal:
         stem = product_stem(cal)
         with datamodels.open(cal) as model:
-            flagged = (np.asarray(model.dq) & bits) > 0
-            outliers = (np.asarray(model.dq) & outlier) > 0
+            dq = np.asarray(model.dq)
+            flagged = (dq & bits) > 0
+            outliers = (dq & outlier) > 0
             if stem not in rates:
                 signal = _fill_flagged(np.asarray(model.data, dtype=float), outliers)
                 noise = _fill_flagged(np.asarray(model.err, dtype=float), outliers)

@@ -395,11 +395,8 @@ class RampFitResult:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def _reference_model(kind: str, value: float, shape: tuple[int, int], detector: str) -> Any:
-    from stdatamodels.jwst import datamodels
-
-    model = (datamodels.GainModel if kind == "gain" else datamodels.ReadnoiseModel)(
-        data=np.full(shape, value, dtype=np.float32))
+def _nirspec_frame(model: Any, detector: str, shape: tuple[int, int]) -> Any:
+    """Set the instrument and the (full-frame) subarray the jwst steps match models by."""
     model.meta.instrument.name = "NIRSPEC"
     model.meta.instrument.detector = detector
     model.meta.subarray.name = "FULL"
@@ -408,6 +405,14 @@ def _reference_model(kind: str, value: float, shape: tuple[int, int], detector: 
     model.meta.subarray.xsize = shape[1]
     model.meta.subarray.ysize = shape[0]
     return model
+
+
+def _reference_model(kind: str, value: float, shape: tuple[int, int], detector: str) -> Any:
+    from stdatamodels.jwst import datamodels
+
+    model = (datamodels.GainModel if kind == "gain" else datamodels.ReadnoiseModel)(
+        data=np.full(shape, value, dtype=np.float32))
+    return _nirspec_frame(model, detector, shape)
 
 
 def fit_ramps(
@@ -461,9 +466,8 @@ def fit_ramps(
     _, ngroups, ny, nx = data.shape
     model = datamodels.RampModel(data=data, pixeldq=np.asarray(pixel_dq, dtype=np.uint32),
                                  groupdq=np.zeros(data.shape, dtype=np.uint8))
+    _nirspec_frame(model, detector, (ny, nx))
     meta = model.meta
-    meta.instrument.name = "NIRSPEC"
-    meta.instrument.detector = detector
     meta.exposure.type = "NRS_IFU"
     meta.exposure.readpatt = readpatt
     meta.exposure.nints = 1
@@ -473,11 +477,6 @@ def fit_ramps(
     meta.exposure.drop_frames1 = 0
     meta.exposure.frame_time = group_time_s
     meta.exposure.group_time = group_time_s
-    meta.subarray.name = "FULL"
-    meta.subarray.xstart = 1
-    meta.subarray.ystart = 1
-    meta.subarray.xsize = nx
-    meta.subarray.ysize = ny
     meta.observation.date = "2026-01-01"
     meta.observation.time = "00:00:00"
     gain_model = _reference_model("gain", gain, (ny, nx), detector)
