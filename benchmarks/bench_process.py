@@ -22,7 +22,7 @@ TARGET_S, TARGET_GIB = 120.0, 6.0
 def _child() -> None:
     from benchmarks._harness import peak_rss_gib
     from benchmarks.bench_simulate import _scenario
-    from ifuqa.processing.pipeline import process
+    from ifuqa.process.chain import process
     from ifuqa.simulate import simulate
 
     scenario = _scenario("four_dither_2det")

@@ -1,4 +1,5 @@
-"""Benchmark of simulated ramps fitted by jwst (``[noise] ramps = true``, :mod:`ifuqa.ramps`).
+"""Benchmark of simulated ramps fitted by jwst (``[noise] ramps = true``,
+:mod:`ifuqa.simulate.ramps`).
 
 Cases (each in a fresh child process, so peaks and caches are not shared):
 
@@ -23,6 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ifuqa.process.jwst_api.ramp_fitting import fit_ramps
+from ifuqa.simulate.artefacts import dq_for_detector
+from ifuqa.simulate.noise import NoiseModel
+
 CASES = ("frame_11", "frame_49", "simulate_ramps", "simulate_rates")
 SCENARIO = "cosmic_rays_g395h_ramps"
 
@@ -31,27 +36,30 @@ def _frame(ngroups: int) -> dict:
     import numpy as np
 
     from benchmarks._harness import peak_rss_gib
-    from ifuqa import detector as det
     from ifuqa.instrument import get_disperser, pixel_map
     from ifuqa.instrument.photometry import GAIN_E_PER_DN
-    from ifuqa.ramps import ramp_rate
-    from ifuqa.render import render_pixels
+    from ifuqa.instrument.psf import load_psf
     from ifuqa.scenario import load_scenario
-    from ifuqa.simulate import COSMIC_RAY_RATE_PER_CM2_S, _sources, load_psf
+    from ifuqa.simulate.artefacts import COSMIC_RAY_RATE_PER_CM2_S
+    from ifuqa.simulate.observation import _sources
+    from ifuqa.simulate.ramps import ramp_rate
+    from ifuqa.simulate.render import render_pixels
 
     scenario = load_scenario(SCENARIO)
     disperser = get_disperser(scenario.grating, scenario.filter)
     pixmap = pixel_map(disperser, "NRS1", scenario.wavelength_range_um)
     signal = np.zeros((2048, 2048))
-    signal[pixmap.y, pixmap.x] = render_pixels(
-        pixmap, _sources(scenario, disperser, load_psf(scenario, disperser)), (0.0, 0.0))
+    psf = load_psf(scenario.psf, disperser.wavelength_range_um)
+    signal[pixmap.y, pixmap.x] = render_pixels(pixmap, _sources(scenario, disperser, psf),
+                                               (0.0, 0.0))
     rng = np.random.default_rng(7)
-    noise = det.NoiseModel(readpatt=scenario.readout)
+    noise = NoiseModel(readpatt=scenario.readout)
     start = time.perf_counter()
     out = ramp_rate(signal, ngroups=ngroups, group_time_s=scenario.group_time_s, detector="NRS1",
                     gain=GAIN_E_PER_DN["NRS1"], noise=noise, poisson=True,
-                    pixel_dq=det.dq_for_detector(signal.shape, rng),
-                    cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S, rng=rng)
+                    pixel_dq=dq_for_detector(signal.shape, rng),
+                    cosmic_ray_rate_per_cm2_s=COSMIC_RAY_RATE_PER_CM2_S, rng=rng,
+                    fit_ramps=fit_ramps)
     seconds = time.perf_counter() - start
     err = np.sqrt(out.var_poisson_e + out.var_rnoise_e)
     strong = out.cr_rate_e > 10 * err

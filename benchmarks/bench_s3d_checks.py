@@ -6,7 +6,7 @@ float32 cube — the size of a G395H s3d — takes ≤ 5 s together on 2 cores, 
 ≤ 3 × the cube (24.3 MB).
 
 The cube and its x1d are written first (a point source with ifuqa's NIRSpec PSF and noise,
-:mod:`ifuqa.products_synthetic`); the checks then run in a fresh process: once on a small cube
+:mod:`ifuqa.builds.analytic_products`); the checks then run in a fresh process: once on a small cube
 (the first-use imports of gwcs, asdf schemas and photutils, reported separately), then, timed,
 on the big one. The memory figures are the resident-memory peak above the level before the
 timed run, and the peak of the allocations traced during it (tracemalloc).
@@ -29,7 +29,7 @@ TARGET_CUBE_MULTIPLE = 3.0
 
 
 def _write(folder: Path, shape: tuple[int, int, int] = SHAPE) -> tuple[Path, Path]:
-    from ifuqa.products_synthetic import PointCubeSpec, write_point_cube, write_point_x1d
+    from ifuqa.builds.analytic_products import PointCubeSpec, write_point_cube, write_point_x1d
 
     folder.mkdir(parents=True, exist_ok=True)
     spec = PointCubeSpec(shape=shape, wave_range_um=(2.87, 5.27), center_xy=(19.6, 20.3),
@@ -40,8 +40,8 @@ def _write(folder: Path, shape: tuple[int, int, int] = SHAPE) -> tuple[Path, Pat
 
 
 def _run_checks(dataset, th) -> dict[str, float]:
-    from ifuqa.applicability import screen
     from ifuqa.evaluate import ns_ifu01, ns_ifu04, ns_ifu06
+    from ifuqa.products.applicability import screen
 
     times = {}
     for name, func in (("applicability", lambda: screen(dataset)),
@@ -63,8 +63,8 @@ def _child(folder: str) -> None:
     import stdatamodels.jwst.datamodels  # noqa: F401
 
     from benchmarks._harness import peak_rss_gib
-    from ifuqa.discovery import discover
-    from ifuqa.thresholds import Thresholds
+    from ifuqa.products.discovery import discover
+    from ifuqa.verdicts.thresholds import Thresholds
 
     th = Thresholds.defaults()
     t0 = time.perf_counter()

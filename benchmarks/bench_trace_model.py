@@ -24,6 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ifuqa.process.jwst_api.adaptive_trace_model import trace_model_oversample
+from ifuqa.simulate.truth import read_truth
+
 CASES = ("chain", "chain_trace", "frame_bounded", "frame_jwst", "frame_whole")
 SCENARIO = "bright_point_g395h"
 
@@ -38,8 +41,8 @@ def _simulated(tmp: Path) -> Path:
 
 def _chain(trace: bool) -> dict:
     from benchmarks._harness import peak_rss_gib
-    from ifuqa.processing.defects import ProcessingConfig
-    from ifuqa.processing.pipeline import process
+    from ifuqa.process.chain import process
+    from ifuqa.process.config import ProcessingConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         sim = _simulated(Path(tmp))
@@ -59,16 +62,16 @@ def _frame(case: str) -> dict:
 
     from benchmarks._harness import peak_rss_gib
     from ifuqa.instrument import get_disperser, pixel_map
-    from ifuqa.processing.calibrate import calibrate_pixels
-    from ifuqa.processing.cloud import along_slice_at
-    from ifuqa.processing.trace import TraceModelParameters, oversample_exposure
+    from ifuqa.process.stages.calibration import calibrate_pixels
+    from ifuqa.process.stages.point_cloud import along_slice_at
+    from ifuqa.process.stages.trace_oversampling import TraceModelParameters, oversample_exposure
 
     with tempfile.TemporaryDirectory() as tmp:
         sim = _simulated(Path(tmp))
         rate = sorted(sim.glob("*_rate.fits"))[0]
         with datamodels.open(rate) as model:
             data, err = np.asarray(model.data, float), np.asarray(model.err, float)
-            window = json.loads((sim / "truth.json").read_text())["wavelength_range_um"]
+            window = read_truth(sim).wavelength_range_um
     disperser = get_disperser("G395H", "F290LP")
     pixmap = pixel_map(disperser, "NRS1", tuple(window))
     cal = calibrate_pixels(data, err, pixmap)
@@ -76,12 +79,11 @@ def _frame(case: str) -> dict:
     error = pixmap.to_image(cal.err, fill=np.nan)
     start = time.perf_counter()
     if case == "frame_whole":
-        from ifuqa.processing import jwst_adapter as ja
 
         region = pixmap.to_image(pixmap.slice_index + 1, fill=0).astype(np.int32)
         alpha = np.full(flux.shape, np.nan)
         alpha[pixmap.y, pixmap.x] = along_slice_at(pixmap.x, pixmap.y, pixmap.slice_index)
-        res = ja.trace_model_oversample(flux, error, alpha, region, grating="G395H")
+        res = trace_model_oversample(flux, error, alpha, region, grating="G395H")
         fitted = sorted(int(k) - 1 for k, m in res.spline_models.items() if m)
         columns = sum(len(m) for m in res.spline_models.values())
     else:

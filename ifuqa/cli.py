@@ -35,7 +35,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _add_process(parser: argparse.ArgumentParser) -> None:
-    from ifuqa.processing.defects import DEFECTS
+    from ifuqa.process.config import DEFECTS
 
     parser.add_argument("input", help="an `ifuqa simulate` output folder, a folder of *_rate.fits, "
                                       "or a scenario name (simulated first into OUT/sim)")
@@ -64,8 +64,8 @@ def _add_process(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_process(args: argparse.Namespace) -> int:
-    from ifuqa.processing.defects import ProcessingConfig
-    from ifuqa.processing.pipeline import process
+    from ifuqa.process.chain import process
+    from ifuqa.process.config import ProcessingConfig
 
     config = ProcessingConfig(
         defects=frozenset(args.defect), spaxel_arcsec=args.spaxel_scale,
@@ -117,7 +117,7 @@ def _run_check(args: argparse.Namespace) -> int:
     results format as ``pytest --ifuqa-data``); returns pytest's exit code."""
     import subprocess
 
-    from ifuqa.plugin import checks_dir
+    from ifuqa._pytest.options import checks_dir
 
     # a fresh interpreter: pytest must import the plugin and the checks itself
     argv = [sys.executable, "-m", "pytest", str(checks_dir()), "-p", "no:cacheprovider", "-q",
@@ -151,7 +151,7 @@ def _add_compare(parser: argparse.ArgumentParser) -> None:
 
 def _run_compare(args: argparse.Namespace) -> int:
     """Side-by-side table of two runs; 1 on regressions, 2 on unreadable input."""
-    from ifuqa.compare import run
+    from ifuqa.verdicts.compare import run
 
     return run(args.a, args.b, html_path=args.html, tolerance=args.tolerance,
                strict=args.strict)
@@ -195,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ifuqa`` console script."""
-    from ifuqa.processing.defects import ProcessingConfigError
-    from ifuqa.processing.pipeline import ProcessingError
+    from ifuqa.process.config import ProcessingConfigError
+    from ifuqa.process.rate_inputs import ProcessingError
     from ifuqa.scenario import ScenarioError
 
     args = build_parser().parse_args(argv)

@@ -6,19 +6,12 @@ locks, so xdist workers and repeated runs share them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from ifuqa import variants
-from ifuqa.datasets import Dataset, SyntheticSpec, build_synthetic
-
-
-def cache_root(config: pytest.Config) -> Path:
-    """The build cache of this pytest run."""
-    from ifuqa.plugin import _cache_root
-
-    return _cache_root(config)
+from ifuqa._pytest.options import cache_root
+from ifuqa.builds.synthetic import SyntheticSpec, build_synthetic
+from ifuqa.products.dataset import Dataset
+from ifuqa.scenario import variants
 
 
 def build(config: pytest.Config, spec: SyntheticSpec) -> Dataset:
@@ -29,5 +22,5 @@ def build(config: pytest.Config, spec: SyntheticSpec) -> Dataset:
 def scenario_variant(config: pytest.Config, base: str, name: str, **changes: object) -> str:
     """Write a variant of a catalogue scenario (top-level keys, or ``source_*`` keys of the
     first source) into the cache and return its path; the same variant keeps the same file
-    (see :func:`ifuqa.variants.scenario_variant`)."""
+    (see :func:`ifuqa.scenario.variants.scenario_variant`)."""
     return variants.scenario_variant(cache_root(config), base, name, **changes)

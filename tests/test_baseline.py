@@ -2,7 +2,8 @@
 ``ifuqa compare``.
 
 The pytest runs use tiny fake checks (no simulation): each records metrics with
-:class:`ifuqa.plugin.CheckRecorder` whose values come from ``values.json`` in the test folder.
+:class:`ifuqa._pytest.recorder.CheckRecorder` whose values come from ``values.json`` in the test
+folder.
 """
 
 from __future__ import annotations
@@ -17,11 +18,23 @@ from pathlib import Path
 
 import pytest
 
-from ifuqa import baseline as bl
-from ifuqa.baseline import BaselineError, build_baseline, read_baseline, write_baseline
+import ifuqa.verdicts.baseline as baseline_module
 from ifuqa.cli import main as cli_main
-from ifuqa.results import write_results
-from ifuqa.tolerances import DEFAULTS, Tolerance, ToleranceError, Tolerances, parse_tolerance
+from ifuqa.verdicts.baseline import (
+    BaselineError,
+    build_baseline,
+    compare_values,
+    read_baseline,
+    write_baseline,
+)
+from ifuqa.verdicts.results import write_results
+from ifuqa.verdicts.tolerances import (
+    DEFAULTS,
+    Tolerance,
+    ToleranceError,
+    Tolerances,
+    parse_tolerance,
+)
 
 CONFTEST = '''
 import json
@@ -30,7 +43,7 @@ import types
 
 import pytest
 
-from ifuqa.plugin import CheckRecorder
+from ifuqa._pytest.recorder import CheckRecorder
 
 VALUES = pathlib.Path(__file__).with_name("values.json")
 SEEDS = {"alpha": 11, "beta": 12}
@@ -39,8 +52,8 @@ SEEDS = {"alpha": 11, "beta": 12}
 @pytest.fixture(params=sorted(SEEDS))
 def fake_check(request):
     name = request.param
-    return CheckRecorder(request.node, types.SimpleNamespace(name=name,
-                                                             truth={"seed": SEEDS[name]}))
+    truth = types.SimpleNamespace(seed=SEEDS[name])
+    return CheckRecorder(request.node, types.SimpleNamespace(name=name, truth=truth))
 
 
 @pytest.fixture
@@ -365,11 +378,12 @@ def test_failed_write_leaves_the_old_baseline_intact(tmp_path: Path,
         fh.write('{"format": "ifuqa-baseline/1", "metr')  # type: ignore[attr-defined]
         raise OSError("disk full")
 
-    monkeypatch.setattr(bl.json, "dump", crash_midway)
+    monkeypatch.setattr(baseline_module.json, "dump", crash_midway)
     with pytest.raises(OSError, match="disk full"):
         write_baseline(path, build_baseline(_records(0.9), {"jwst": "3.0.1"}))
     monkeypatch.undo()
-    monkeypatch.setattr(bl.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("no")))
+    monkeypatch.setattr(baseline_module.os, "replace", lambda *a: (_ for _ in
+    ()).throw(OSError("no")))
     with pytest.raises(OSError):
         write_baseline(path, build_baseline(_records(0.9), {"jwst": "3.0.1"}))
     assert path.read_bytes() == before
@@ -384,9 +398,10 @@ def test_process_killed_while_writing_leaves_the_old_baseline(tmp_path: Path) ->
     before = path.read_bytes()
     code = f"""
 import os
-from ifuqa import baseline as bl
+import ifuqa.verdicts.baseline as bl
+from ifuqa.verdicts.baseline import build_baseline, write_baseline
 bl.os.replace = lambda *a: os._exit(9)  # killed after writing the temporary file
-bl.write_baseline({str(path)!r}, bl.build_baseline({_records(0.9)!r}, {{}}))
+write_baseline({str(path)!r}, build_baseline({_records(0.9)!r}, {{}}))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -467,12 +482,12 @@ def test_tolerance_allowed_change() -> None:
     tol = Tolerance(0.05, 0.1, "%")
     assert tol.allowed(0.2) == 0.05  # the absolute floor
     assert math.isclose(tol.allowed(2.0), 0.2)  # relative to the baseline
-    assert bl.compare_values(2.0, 2.19, "max", tol).status == "same"
-    assert bl.compare_values(2.0, 2.21, "max", tol).status == "regressed"
-    assert bl.compare_values(2.0, 1.79, "max", tol).status == "improved"
-    assert bl.compare_values(1.0, 1.05, "max", Tolerance(0.05)).status == "same"  # boundary
-    assert bl.compare_values(None, 1.0, "max", tol).status == "gained"
-    assert bl.compare_values(1.0, None, "max", tol).status == "lost"
+    assert compare_values(2.0, 2.19, "max", tol).status == "same"
+    assert compare_values(2.0, 2.21, "max", tol).status == "regressed"
+    assert compare_values(2.0, 1.79, "max", tol).status == "improved"
+    assert compare_values(1.0, 1.05, "max", Tolerance(0.05)).status == "same"  # boundary
+    assert compare_values(None, 1.0, "max", tol).status == "gained"
+    assert compare_values(1.0, None, "max", tol).status == "lost"
 
 
 @pytest.mark.parametrize(("spec", "match"), [

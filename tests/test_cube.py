@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
+import ifuqa.process.jwst_api.cube_build as cube_build_api
 from ifuqa.instrument import Pointing, get_disperser, pixel_map
-from ifuqa.processing import jwst_adapter as kernels
-from ifuqa.processing.cloud import PointCloud, point_cloud
-from ifuqa.processing.cube import build_cube, grid_for
+from ifuqa.process.jwst_api.cube_build import (
+    CUBE_KERNEL_SIGNATURES,
+    NON_SCIENCE,
+    CubeKernelError,
+    _cube_kernel,
+    check_cube_kernels,
+)
+from ifuqa.process.stages.cube_building import build_cube, grid_for
+from ifuqa.process.stages.point_cloud import PointCloud, point_cloud
 
 WINDOW = (3.8, 3.85)
 INTERIOR = (3.81, 3.84)  # planes fully covered by every slice despite the slice column shifts
@@ -109,24 +116,24 @@ def _centroid_radec(model) -> tuple[float, float]:
 
 # ------------------------------------------------------------------------------- kernels
 def test_kernel_check_passes():
-    kernels.check_cube_kernels()
+    check_cube_kernels()
 
 
 def test_kernel_check_names_the_broken_symbol(monkeypatch):
-    real = kernels._cube_kernel
+    real = _cube_kernel
 
     def broken_drizzle(module, name):
         if name == "cube_wrapper_driz":  # returns the wrong tuple
             return lambda *args: (np.zeros(3),) * 4
         return real(module, name)
 
-    monkeypatch.setattr(kernels, "_cube_kernel", broken_drizzle)
-    with pytest.raises(kernels.CubeKernelError, match="cube_wrapper_driz"):
-        kernels.check_cube_kernels()
+    monkeypatch.setattr(cube_build_api, "_cube_kernel", broken_drizzle)
+    with pytest.raises(CubeKernelError, match="cube_wrapper_driz"):
+        check_cube_kernels()
 
 
 def test_kernel_signatures_are_documented():
-    assert set(kernels.CUBE_KERNEL_SIGNATURES) == {
+    assert set(CUBE_KERNEL_SIGNATURES) == {
         "jwst.cube_build.cube_match_sky_driz.cube_wrapper_driz",
         "jwst.cube_build.cube_match_sky_pointcloud.cube_wrapper",
         "jwst.cube_build.coord.radec2std",
@@ -174,7 +181,7 @@ def test_drizzle_uniform_scene_is_uniform(uniform_clouds, disperser, spaxel):
     np.testing.assert_allclose(cube[:, inside], SB, rtol=0.01)
     finite = np.isfinite(model.data)
     np.testing.assert_allclose(model.data[finite], SB, rtol=0.01)
-    assert np.all((model.dq[~finite] & kernels.NON_SCIENCE) != 0)
+    assert np.all((model.dq[~finite] & NON_SCIENCE) != 0)
     assert np.all(model.dq[finite] == 0)
     assert np.all(model.weightmap[~finite] == 0)
 

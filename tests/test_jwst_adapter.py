@@ -1,4 +1,4 @@
-"""Tests of ifuqa.processing.jwst_adapter against the installed jwst."""
+"""Tests of ifuqa.process.jwst_api against the installed jwst."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter1d
 
-from ifuqa.processing import jwst_adapter as ja
+import ifuqa.process.jwst_api as jwst_api
+from ifuqa.process.jwst_api import JWST_COMPATIBLE, JwstApiError, check_jwst_api, jwst_version
+from ifuqa.process.jwst_api.adaptive_trace_model import trace_model_oversample
+from ifuqa.process.jwst_api.clean_flicker_noise import nsclean
+from ifuqa.process.jwst_api.extract_1d import ifu_autocenter
+from ifuqa.process.jwst_api.outlier_detection import chunked_medfilt, ifu_outlier_flags
 
 # ----------------------------------------------------------------------------- API guard
 
 
 def test_check_jwst_api_passes_on_installed_jwst():
-    lines = ja.check_jwst_api()
-    assert lines[0].startswith(f"jwst {ja.jwst_version()}")
+    lines = check_jwst_api()
+    assert lines[0].startswith(f"jwst {jwst_version()}")
     assert "within" in lines[0]
     assert any("NSClean.clean" in line for line in lines)
     assert any("detect_outliers" in line for line in lines)
@@ -27,12 +32,12 @@ def test_check_jwst_api_reports_missing_symbol(monkeypatch):
     import jwst.adaptive_trace_model.trace_model as tm
 
     monkeypatch.delattr(tm, "oversample_flux")
-    with pytest.raises(ja.JwstApiError) as info:
-        ja.check_jwst_api()
+    with pytest.raises(JwstApiError) as info:
+        check_jwst_api()
     msg = str(info.value)
     assert "jwst.adaptive_trace_model.trace_model.oversample_flux" in msg
     assert "missing" in msg
-    assert ja.jwst_version() in msg and ja.JWST_COMPATIBLE in msg
+    assert jwst_version() in msg and JWST_COMPATIBLE in msg
 
 
 def test_check_jwst_api_reports_renamed_parameter(monkeypatch):
@@ -49,8 +54,8 @@ def test_check_jwst_api_reports_renamed_parameter(monkeypatch):
         raise AssertionError("never called")
 
     monkeypatch.setattr(ifu, "detect_outliers", detect_outliers)
-    with pytest.raises(ja.JwstApiError, match=r"detect_outliers.*threshold_percent"):
-        ja.check_jwst_api()
+    with pytest.raises(JwstApiError, match=r"detect_outliers.*threshold_percent"):
+        check_jwst_api()
 
 
 def test_check_jwst_api_reports_a_ramp_step_needing_another_reference(monkeypatch):
@@ -58,8 +63,8 @@ def test_check_jwst_api_reports_a_ramp_step_needing_another_reference(monkeypatc
     from jwst.jump import JumpStep
 
     monkeypatch.setattr(JumpStep, "reference_file_types", ["gain", "readnoise", "mask"])
-    with pytest.raises(ja.JwstApiError, match=r"JumpStep reference files .*mask"):
-        ja.check_jwst_api()
+    with pytest.raises(JwstApiError, match=r"JumpStep reference files .*mask"):
+        check_jwst_api()
 
 
 def test_check_jwst_api_reports_changed_autocentring(monkeypatch):
@@ -76,13 +81,13 @@ def test_check_jwst_api_reports_changed_autocentring(monkeypatch):
         return src
 
     monkeypatch.setattr(inspect, "getsource", fake_getsource)
-    with pytest.raises(ja.JwstApiError, match="ifu_autocen"):
-        ja.check_jwst_api()
+    with pytest.raises(JwstApiError, match="ifu_autocen"):
+        check_jwst_api()
 
 
 def test_version_outside_range_is_reported(monkeypatch):
-    monkeypatch.setattr(ja, "jwst_version", lambda: "3.1.0")
-    lines = ja.check_jwst_api()
+    monkeypatch.setattr(jwst_api, "jwst_version", lambda: "3.1.0")
+    lines = check_jwst_api()
     assert "OUTSIDE" in lines[0]
 
 
@@ -119,7 +124,7 @@ def test_nsclean_removes_correlated_banding(detector):
     img_in, mask_in = img.copy(), (~illum).copy()
     mask = ~illum
 
-    cleaned, model = ja.nsclean(img, mask, detector)
+    cleaned, model = nsclean(img, mask, detector)
 
     np.testing.assert_array_equal(img, img_in)
     np.testing.assert_array_equal(mask, mask_in)
@@ -139,17 +144,17 @@ def test_nsclean_unbuffed_removes_white_column_offsets():
     banding = np.random.default_rng(3).normal(0.0, 3.0, n)
     img, illum = _banded_frame(n, banding, seed=4)
     injected = float(np.std(banding[8:-8]))
-    cleaned, _ = ja.nsclean(img, ~illum, "NRS1", buff=False)
+    cleaned, _ = nsclean(img, ~illum, "NRS1", buff=False)
     assert max(_residual_banding(cleaned, illum)) <= injected / 5
-    buffed, _ = ja.nsclean(img, ~illum, "NRS1")
+    buffed, _ = nsclean(img, ~illum, "NRS1")
     assert max(_residual_banding(buffed, illum)) > injected / 2  # documented jwst behaviour
 
 
 def test_nsclean_rejects_bad_input():
     with pytest.raises(ValueError, match="detector"):
-        ja.nsclean(np.zeros((16, 16)), np.ones((16, 16), bool), "NRS3")
+        nsclean(np.zeros((16, 16)), np.ones((16, 16), bool), "NRS3")
     with pytest.raises(ValueError, match="shape"):
-        ja.nsclean(np.zeros((16, 16)), np.ones((8, 16), bool), "NRS1")
+        nsclean(np.zeros((16, 16)), np.ones((8, 16), bool), "NRS1")
 
 
 # ----------------------------------------------------------------------------- outliers
@@ -180,7 +185,7 @@ def test_ifu_outlier_flags_flags_spikes_not_source():
     models, sources = _ifu_exposures([0.0, 12.3, 24.7], hot, n=n)
     before = [(m.data.copy(), m.dq.copy()) for m in models]
 
-    flags = ja.ifu_outlier_flags(models, threshold_percent=99.8)
+    flags = ifu_outlier_flags(models, threshold_percent=99.8)
 
     assert len(flags) == 3
     for (data, dq), model in zip(before, models, strict=True):
@@ -208,14 +213,14 @@ def test_ifu_outlier_flags_mixed_detectors_and_missing_meta():
     nrs1, _ = _ifu_exposures([0.0, 9.0], hot, n=n, seed=5)
     none = (np.array([], dtype=int), np.array([], dtype=int))
     nrs2, _ = _ifu_exposures([0.0, 9.0], none, detector=None, n=n)
-    flags = ja.ifu_outlier_flags(nrs1 + nrs2, threshold_percent=99.8, detector="NRS2")
+    flags = ifu_outlier_flags(nrs1 + nrs2, threshold_percent=99.8, detector="NRS2")
     for f in flags[:2]:
         assert f[hot].all()
     for f in flags[2:]:
         assert not f[hot].any()
     with pytest.raises(ValueError, match="detector"):
-        ja.ifu_outlier_flags(nrs2)
-    assert not ja.ifu_outlier_flags(nrs1[:1])[0].any()  # jwst skips a single exposure
+        ifu_outlier_flags(nrs2)
+    assert not ifu_outlier_flags(nrs1[:1])[0].any()  # jwst skips a single exposure
 
 
 # ----------------------------------------------------------------------------- trace model
@@ -246,7 +251,7 @@ def test_trace_model_oversample_small_slice():
     flux, err, alpha, region, profile = _slice_image()
     inputs = [a.copy() for a in (flux, err, alpha, region)]
 
-    res = ja.trace_model_oversample(flux, err, alpha, region, oversample_factor=2)
+    res = trace_model_oversample(flux, err, alpha, region, oversample_factor=2)
 
     for a, b in zip(inputs, (flux, err, alpha, region), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -276,12 +281,12 @@ def test_trace_model_oversample_alpha_callable_and_validation():
         seen["shape"] = x.shape
         return np.interp(y, rows, row_alpha)
 
-    res = ja.trace_model_oversample(flux, err, alpha, region, alpha_os=alpha_at, fit_threshold=0)
+    res = trace_model_oversample(flux, err, alpha, region, alpha_os=alpha_at, fit_threshold=0)
     assert seen["shape"] == res.flux.shape
     with pytest.raises(ValueError, match="oversample_factor"):
-        ja.trace_model_oversample(flux, err, alpha, region, oversample_factor=1)
+        trace_model_oversample(flux, err, alpha, region, oversample_factor=1)
     with pytest.raises(ValueError, match="alpha_os"):
-        ja.trace_model_oversample(flux, err, alpha, region, alpha_os=np.zeros((3, 3)))
+        trace_model_oversample(flux, err, alpha, region, alpha_os=np.zeros((3, 3)))
 
 
 # ----------------------------------------------------------------------------- extraction
@@ -303,7 +308,7 @@ def test_ifu_autocenter_recovers_blob(x0, y0):
     cube, wave, _ = _blob_cube(x0, y0)
     cube[:, 0, 0] = np.nan
     cube_in = cube.copy()
-    x, y = ja.ifu_autocenter(cube, wave)
+    x, y = ifu_autocenter(cube, wave)
     np.testing.assert_array_equal(cube, cube_in)
     assert abs(x - x0) < 0.05 and abs(y - y0) < 0.05
 
@@ -311,39 +316,7 @@ def test_ifu_autocenter_recovers_blob(x0, y0):
 def test_ifu_autocenter_no_source():
     cube = np.random.default_rng(1).normal(size=(5, 20, 20))
     with pytest.raises(RuntimeError, match="no source"):
-        ja.ifu_autocenter(cube, np.linspace(1, 2, 5))
-
-
-def test_extract_ifu_cube_point_source_matches_autocenter():
-    cube, wave, total = _blob_cube(15.37, 14.62)
-    cube_in = cube.copy()
-    res = ja.extract_ifu_cube(
-        cube,
-        wave,
-        autocenter=True,
-        radius_arcsec=0.6,
-        inner_bkg_arcsec=0.8,
-        outer_bkg_arcsec=1.2,
-        pixel_scale_arcsec=0.1,
-    )
-    np.testing.assert_array_equal(cube, cube_in)
-    xy = ja.ifu_autocenter(cube, wave)
-    assert (res.x_center, res.y_center) == pytest.approx(xy, abs=1e-6)  # same centring as jwst
-    np.testing.assert_allclose(res.wavelength, wave, rtol=1e-6)
-    np.testing.assert_allclose(res.radius_pix, 6.0, rtol=1e-3)
-    np.testing.assert_allclose(res.npixels, np.pi * 36, rtol=1e-3)
-    # background-subtracted aperture sum recovers the blob (r = 6 px > 4 sigma)
-    np.testing.assert_allclose(res.flux, total, rtol=0.01)
-
-
-def test_extract_ifu_cube_extended_and_fixed_center():
-    cube, wave, total = _blob_cube(16.0, 15.0)
-    ext = ja.extract_ifu_cube(cube, wave, source_type="EXTENDED")
-    assert (ext.x_center, ext.y_center) == (16.0, 15.0)
-    np.testing.assert_allclose(ext.flux, total + cube.shape[1] * cube.shape[2], rtol=0.01)
-    fixed = ja.extract_ifu_cube(cube, wave, center=(16.0, 15.0), radius_arcsec=0.6)
-    assert (fixed.x_center, fixed.y_center) == (16.0, 15.0)
-    np.testing.assert_allclose(fixed.flux, total + np.pi * 36, rtol=0.01)
+        ifu_autocenter(cube, np.linspace(1, 2, 5))
 
 
 @pytest.mark.slow
@@ -353,7 +326,7 @@ def test_nsclean_full_frame():
     banding = gaussian_filter1d(rng.normal(size=n), 8.0)
     banding *= 3.0 / banding.std()
     img, illum = _banded_frame(n, banding)
-    cleaned, _ = ja.nsclean(img, ~illum, "NRS2")
+    cleaned, _ = nsclean(img, ~illum, "NRS2")
     injected = float(np.std(banding[8:-8]))
     assert max(_residual_banding(cleaned, illum)) <= injected / 5
 
@@ -368,7 +341,7 @@ def test_chunked_medfilt_equals_stcal_medfilt():
     arr[50:60, 20:40] = np.nan  # an all-NaN patch, as between slices
     for kern in ([7, 7], [3, 5]):
         expected = medfilt(arr, kern)
-        got = ja.chunked_medfilt(arr, kern, rows_per_chunk=17)
+        got = chunked_medfilt(arr, kern, rows_per_chunk=17)
         np.testing.assert_array_equal(got, expected)
 
 

@@ -7,15 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ifuqa.metrics.cube import (
-    centroid,
-    centroid_drift,
-    centroid_track,
-    extraction_centring,
-    peak_depth_against_reference,
-    peak_hole,
-)
-from ifuqa.metrics.detector import banding_reduction, core_flag_fraction, injected_outlier_recall
+from ifuqa.metrics.banding import banding_reduction
+from ifuqa.metrics.centroids import centroid, centroid_drift, centroid_track, extraction_centring
+from ifuqa.metrics.flags import core_flag_fraction, injected_outlier_recall
+from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
 from ifuqa.metrics.result import MetricResult, verdict_for
 from ifuqa.metrics.spectra import (
     flux_ratio,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ifuqa.thresholds import DEFAULTS, ThresholdError, Thresholds
+from ifuqa.verdicts.thresholds import DEFAULTS, ThresholdError, Thresholds
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -39,7 +39,7 @@ def test_threshold_errors_name_the_setting(line: str, match: str) -> None:
 
 
 def test_checks_skip_without_data(pytester: pytest.Pytester) -> None:
-    from ifuqa.plugin import checks_dir
+    from ifuqa._pytest.options import checks_dir
 
     result = pytester.runpytest_subprocess(str(checks_dir()), "-p", "no:cacheprovider")
     result.assert_outcomes(skipped=result.parseoutcomes().get("skipped", 0))

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ifuqa.datasets import SyntheticSpec
+from ifuqa.builds.power_rows import POWER_ROWS, defect_spec
+from ifuqa.builds.synthetic import SyntheticSpec
 from ifuqa.evaluate import ns_ifu01, ns_ifu02, ns_ifu03, ns_ifu04, ns_ifu05, ns_ifu06
-from ifuqa.power import POWER_ROWS
-from ifuqa.thresholds import Thresholds
+from ifuqa.verdicts.thresholds import Thresholds
 from tests._builds import build, cache_root, scenario_variant
 
 TH = Thresholds.defaults()
@@ -24,7 +24,7 @@ shared cached builds)."""
 
 
 def _defect(config, issue: str):
-    return build(config, ROWS[issue].spec(cache_root(config)))
+    return build(config, defect_spec(ROWS[issue], cache_root(config)))
 
 BRIGHT = "bright_point_g395h"
 FAINT = "faint_point_g140h_nrs2"
@@ -173,7 +173,7 @@ def test_ns_ifu04_offset_recovered_within_10_mas(offset_ns_ifu04):
     """The nominal aperture sits on the target; the source is 0.15" away (the injected pointing
     offset): the measured offset recovers it within 10 mas, and the flux loss is reported."""
     measured, loss = ns_ifu04.centring(offset_ns_ifu04, TH)
-    injected = np.hypot(*offset_ns_ifu04.truth["pointing_offset_arcsec"]) * 1000.0
+    injected = np.hypot(*offset_ns_ifu04.truth.pointing_offset_arcsec) * 1000.0
     assert abs(measured.value - injected) <= 10.0, measured.describe()
     assert loss.value > 2.0, loss.describe()
     assert np.isfinite(loss.value)
@@ -235,7 +235,7 @@ def test_ns_ifu06_drift_recovered_within_3_mas(drifting):
 
 def _band_fraction(dataset, drift) -> float:
     wave = drift.plot["wavelength_um"]
-    lo, hi = dataset.truth["sources"][0]["track_arcsec"]["wavelength_um"]
+    lo, hi = dataset.truth.source.track_wavelength_um
     return float((wave[-1] - wave[0]) / (hi - lo))
 
 
@@ -243,5 +243,5 @@ def test_ns_ifu06_power_row_is_the_40_mas_scene(pytestconfig):
     """The power matrix's NS-IFU06 defect dataset is the 40 mas build above."""
     path = scenario_variant(pytestconfig, "drift_point_g235m", "drift_40mas",
                             source_drift_mas=DRIFTS[40], wavelength_range_um=[1.8, 2.5])
-    assert ROWS["NS-IFU06"].spec(cache_root(pytestconfig)) == SyntheticSpec(
+    assert defect_spec(ROWS["NS-IFU06"], cache_root(pytestconfig)) == SyntheticSpec(
         path, with_reference=False)

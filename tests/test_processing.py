@@ -11,11 +11,14 @@ import pytest
 from astropy.io import fits
 from filelock import FileLock
 
-from ifuqa.datasets import SyntheticSpec, _sim_dir
+from ifuqa.builds.power_rows import defect_spec
+from ifuqa.builds.synthetic import SyntheticSpec, simulation_dir
 from ifuqa.metrics.spectra import convolve_to_resolution
-from ifuqa.processing.defects import DEFECTS, ProcessingConfig, ProcessingConfigError
-from ifuqa.processing.pipeline import ProcessingError, process
+from ifuqa.process.chain import process
+from ifuqa.process.config import DEFECTS, ProcessingConfig, ProcessingConfigError
+from ifuqa.process.rate_inputs import ProcessingError
 from ifuqa.products import read_cube, read_spectrum
+from ifuqa.simulate.truth import read_truth
 from tests._builds import build, cache_root
 
 BRIGHT = "bright_point_g395h"
@@ -26,15 +29,14 @@ def noiseless_bright(pytestconfig):
     root = cache_root(pytestconfig)
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / "simulations.lock")):
-        return _sim_dir(SyntheticSpec(BRIGHT), root, noiseless=True)
+        return simulation_dir(SyntheticSpec(BRIGHT), root, noiseless=True)
 
 
 def _ratio(x1d_path, truth):
     spec = read_spectrum(x1d_path)
-    src = truth["sources"][0]
-    ref = convolve_to_resolution(np.array(src["wavelength_um"]), np.array(src["flux_jy"]),
-                                 truth["resolving_power"])
-    ratio = spec.flux_jy / np.interp(spec.wavelength_um, src["wavelength_um"], ref)
+    src = truth.source
+    ref = convolve_to_resolution(src.wavelength_um, src.flux_jy, truth.resolving_power)
+    ratio = spec.flux_jy / np.interp(spec.wavelength_um, src.wavelength_um, ref)
     edge = (spec.wavelength_um > spec.wavelength_um[0] + 0.01) & (
         spec.wavelength_um < spec.wavelength_um[-1] - 0.01)
     return ratio[edge]
@@ -43,7 +45,7 @@ def _ratio(x1d_path, truth):
 @pytest.mark.parametrize("scale", [0.05, 0.1, 0.2])
 def test_noiseless_flux_within_2_percent_at_each_spaxel_scale(noiseless_bright, tmp_path,
                                                               scale):
-    truth = json.loads((noiseless_bright / "truth.json").read_text())
+    truth = read_truth(noiseless_bright)
     config = ProcessingConfig(spaxel_arcsec=scale, clean=False, outliers=False,
                               aperture_radius_arcsec=0.6)
     result = process(noiseless_bright, tmp_path, config)
@@ -53,7 +55,7 @@ def test_noiseless_flux_within_2_percent_at_each_spaxel_scale(noiseless_bright, 
 
 def test_default_aperture_flux_within_2_percent(noiseless_bright, tmp_path):
     """The default extraction (r = 2 FWHM, auto-centred, aperture-corrected) at 0.1"."""
-    truth = json.loads((noiseless_bright / "truth.json").read_text())
+    truth = read_truth(noiseless_bright)
     result = process(noiseless_bright, tmp_path, ProcessingConfig(clean=False, outliers=False))
     ratio = _ratio(result.x1d_file, truth)
     assert np.all(np.abs(ratio - 1) < 0.02), (ratio.min(), ratio.max())
@@ -61,7 +63,7 @@ def test_default_aperture_flux_within_2_percent(noiseless_bright, tmp_path):
 
 
 def test_flux_density_defect_scales_with_spaxel_area(noiseless_bright, tmp_path):
-    truth = json.loads((noiseless_bright / "truth.json").read_text())
+    truth = read_truth(noiseless_bright)
     medians = {}
     for scale in (0.05, 0.1, 0.2):
         config = ProcessingConfig(spaxel_arcsec=scale, clean=False, outliers=False,
@@ -78,9 +80,9 @@ def test_flux_density_defect_scales_with_spaxel_area(noiseless_bright, tmp_path)
 def test_cleaning_lowers_banding_fivefold(pytestconfig):
     from stdatamodels.jwst import datamodels
 
-    from ifuqa.detector import banding_amplitude
     from ifuqa.instrument import get_disperser
     from ifuqa.instrument.layout import unilluminated_mask
+    from ifuqa.metrics.banding import banding_amplitude
 
     dataset = build(pytestconfig, SyntheticSpec("faint_point_g140h_nrs2", with_reference=False))
     with datamodels.open(dataset.rate[0]) as raw, datamodels.open(dataset.cleaned[0]) as clean:
@@ -92,7 +94,7 @@ def test_cleaning_lowers_banding_fivefold(pytestconfig):
 
 def test_outlier_detection_keeps_the_psf_core_and_catches_outliers(pytestconfig):
     from ifuqa.evaluate import ns_ifu01
-    from ifuqa.thresholds import Thresholds
+    from ifuqa.verdicts.thresholds import Thresholds
 
     fixed = build(pytestconfig, SyntheticSpec(BRIGHT, with_scales=True))
     broken = build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU01",)))
@@ -114,15 +116,15 @@ def test_cosmic_rays_caught_without_flagging_the_psf_core(pytestconfig):
     from scipy import ndimage
     from stdatamodels.jwst import datamodels
 
-    from ifuqa.discovery import product_stem
+    from ifuqa.builds.power_rows import POWER_ROWS
     from ifuqa.evaluate import ns_ifu01
-    from ifuqa.metrics.detector import core_flag_fraction
-    from ifuqa.power import POWER_ROWS
-    from ifuqa.thresholds import Thresholds
+    from ifuqa.metrics.flags import core_flag_fraction
+    from ifuqa.products.discovery import product_stem
+    from ifuqa.verdicts.thresholds import Thresholds
 
     row = next(r for r in POWER_ROWS if r.only == ("test_cosmic_rays_caught",))
     assert row.scenario == RAMPS
-    two_groups = build(pytestconfig, row.spec(cache_root(pytestconfig)))
+    two_groups = build(pytestconfig, defect_spec(row, cache_root(pytestconfig)))
     broken = ns_ifu01.cosmic_ray_flags(two_groups, Thresholds.defaults())
     assert broken.verdict == "fail" and broken.value < 10.0, broken.describe()
     dataset = build(pytestconfig, SyntheticSpec(RAMPS, with_reference=False))

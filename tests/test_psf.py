@@ -1,4 +1,5 @@
-"""Tests of :mod:`ifuqa.psf`: FWHM calibration, exact rectangle integrals, PSF cubes from FITS."""
+"""Tests of :mod:`ifuqa.instrument.psf`: FWHM calibration, exact rectangle integrals, PSF cubes
+from FITS."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ifuqa.psf import (
+from ifuqa.instrument.psf import (
     MEASURED_FWHM_TABLE,
     CubePSF,
     DiffractionPSF,

@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from ifuqa import detector as det
-from ifuqa.processing.jwst_adapter import fit_ramps
-from ifuqa.ramps import arrival_groups, cosmic_ray_slope_weights, ramp_rate
+from ifuqa.metrics.banding import banding_amplitude
+from ifuqa.process.jwst_api.ramp_fitting import fit_ramps
+from ifuqa.simulate.artefacts import cosmic_ray_deposits, cosmic_rays
+from ifuqa.simulate.noise import NoiseModel, rate_noise, slope_weight
+from ifuqa.simulate.ramps import arrival_groups, cosmic_ray_slope_weights, ramp_rate
 
 JUMP_DET = 4
 
@@ -40,8 +42,8 @@ def test_arrival_groups_cover_the_integration_uniformly():
 
 
 def test_deposits_are_the_hits_of_the_rate_model():
-    a = det.cosmic_rays((256, 256), 500.0, np.random.default_rng(5), rate_per_cm2_s=30.0)
-    dep = det.cosmic_ray_deposits((256, 256), 500.0, np.random.default_rng(5),
+    a = cosmic_rays((256, 256), 500.0, np.random.default_rng(5), rate_per_cm2_s=30.0)
+    dep = cosmic_ray_deposits((256, 256), 500.0, np.random.default_rng(5),
                                   rate_per_cm2_s=30.0)
     assert dep.n_hits == a.n_hits > 0
     np.testing.assert_allclose(dep.image() / 500.0, a.image, rtol=1e-12, atol=0)
@@ -112,10 +114,11 @@ def test_ramp_rate_catches_hits_unless_there_are_two_groups(ngroups, min_recall,
     pixel and jump detection cannot run (the power of the cosmic-ray check)."""
     shape = (256, 256)
     signal = np.full(shape, 0.5)
-    white_only = det.NoiseModel(readpatt="NRSRAPID").scaled(white=6.0 / 5.2, one_over_f=0.0)
+    white_only = NoiseModel(readpatt="NRSRAPID").scaled(white=6.0 / 5.2, one_over_f=0.0)
     out = ramp_rate(signal, ngroups=ngroups, group_time_s=14.5894, detector="NRS1", gain=1.0,
                     noise=white_only, poisson=True, pixel_dq=np.zeros(shape, np.uint32),
-                    cosmic_ray_rate_per_cm2_s=400.0, rng=np.random.default_rng(4))
+                    cosmic_ray_rate_per_cm2_s=400.0, rng=np.random.default_rng(4),
+                    fit_ramps=fit_ramps)
     err = np.sqrt(out.var_poisson_e + out.var_rnoise_e)
     strong = out.cr_rate_e > 10 * err
     assert strong.sum() > 100
@@ -132,17 +135,18 @@ def test_one_over_f_noise_in_every_read_comes_through_the_slope_fit():
     read-noise variance both match a slope over reads of total noise white (+) 1/f, and the
     rate is banded (rows of the 1/f pattern) as the statistical model's rate is."""
     shape, ngroups, tg = (512, 512), 11, 14.5894
-    noise = det.NoiseModel(readpatt="NRSIRS2RAPID")
+    noise = NoiseModel(readpatt="NRSIRS2RAPID")
     out = ramp_rate(np.zeros(shape), ngroups=ngroups, group_time_s=tg, detector="NRS1",
                     gain=1.0, noise=noise, poisson=False, pixel_dq=np.zeros(shape, np.uint32),
-                    cosmic_ray_rate_per_cm2_s=0.0, rng=np.random.default_rng(8))
+                    cosmic_ray_rate_per_cm2_s=0.0, rng=np.random.default_rng(8),
+                    fit_ramps=fit_ramps)
     per_read = math.hypot(noise.white_frame_e, noise.one_over_f_rms(shape))
-    expected = per_read * det.slope_weight(ngroups, tg)
+    expected = per_read * slope_weight(ngroups, tg)
     assert np.std(out.rate_e) == pytest.approx(expected, rel=0.15)
     assert math.sqrt(np.median(out.var_rnoise_e)) == pytest.approx(expected, rel=0.05)
-    model = det.rate_noise(shape, ngroups=ngroups, group_time_s=tg,
+    model = rate_noise(shape, ngroups=ngroups, group_time_s=tg,
                            rng=np.random.default_rng(9), model=noise)
     everywhere = np.ones(shape, dtype=bool)
-    ramp_banding = det.banding_amplitude(out.rate_e, everywhere)
-    model_banding = det.banding_amplitude(model.image, everywhere)
+    ramp_banding = banding_amplitude(out.rate_e, everywhere)
+    model_banding = banding_amplitude(model.image, everywhere)
     assert ramp_banding == pytest.approx(model_banding, rel=0.3)

@@ -11,10 +11,13 @@ import re
 import numpy as np
 import pytest
 
+from ifuqa._pytest.options import checks_dir
+from ifuqa._pytest.parametrize import power_params
+from ifuqa.builds.power_rows import POWER_ROWS, defect_spec, power_datasets
 from ifuqa.metrics.spectra import flux_scale_dependence
-from ifuqa.plugin import checks_dir
-from ifuqa.power import POWER_ROWS, PowerRow, power_datasets, power_matrix, power_params
-from ifuqa.report import figure_png, power_matrix_html, power_matrix_png
+from ifuqa.report.figures import figure_png, power_matrix_png
+from ifuqa.report.html import power_matrix_html
+from ifuqa.verdicts.power import PowerRow, power_matrix
 
 ROWS = {row.issue: row for row in POWER_ROWS if not row.only}
 """Each issue's main row (a row with ``only`` adds power for named checks of its issue)."""
@@ -73,7 +76,7 @@ def test_per_scale_figure_is_drawn_with_one_curve_per_scale() -> None:
 
 
 def test_recall_carries_its_completeness_curve_and_draws_it() -> None:
-    from ifuqa.metrics.detector import injected_outlier_recall
+    from ifuqa.metrics.flags import injected_outlier_recall
 
     rng = np.random.default_rng(2)
     significance = 10 ** rng.uniform(0, 4, 20_000)
@@ -254,7 +257,7 @@ def test_power_datasets_follow_the_selected_scenarios(tmp_path) -> None:
 def test_a_row_spec_is_stable(tmp_path) -> None:
     row = PowerRow("NS-IFU06", "drift_point_g235m", "drift", variant=(
         ("source_drift_mas", [24.0, 32.0]),), variant_name="v")
-    first = row.spec(tmp_path)
+    first = defect_spec(row, tmp_path)
     mtime = (tmp_path / "variants" / "v.toml").stat().st_mtime_ns
-    assert row.spec(tmp_path) == first
+    assert defect_spec(row, tmp_path) == first
     assert (tmp_path / "variants" / "v.toml").stat().st_mtime_ns == mtime  # not rewritten

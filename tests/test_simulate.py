@@ -14,14 +14,11 @@ from scipy import ndimage, optimize, special
 
 from ifuqa.instrument import get_disperser, pixel_map
 from ifuqa.instrument.layout import SLICE_WIDTH_ARCSEC, unilluminated_mask
+from ifuqa.instrument.psf import load_psf
 from ifuqa.scenario import load_scenario, parse_scenario
-from ifuqa.scene import SourceModel
-from ifuqa.simulate import (
-    COSMIC_RAY_RATE_PER_CM2_S,
-    cosmic_ray_residual_fraction,
-    load_psf,
-    simulate,
-)
+from ifuqa.simulate import simulate
+from ifuqa.simulate.artefacts import COSMIC_RAY_RATE_PER_CM2_S, cosmic_ray_residual_fraction
+from ifuqa.simulate.scene import SourceModel
 
 WINDOW = (3.80, 3.83)
 
@@ -43,12 +40,13 @@ def _instrument(grating: str, filt: str, window: tuple[float, float]):
     scenario = _point_scenario(grating=grating, filter=filt, wavelength_range_um=list(window))
     disperser = get_disperser(grating, filt)
     det = "NRS1"
-    return scenario, disperser, pixel_map(disperser, det, window), load_psf(scenario, disperser)
+    psf = load_psf(scenario.psf, disperser.wavelength_range_um)
+    return scenario, disperser, pixel_map(disperser, det, window), psf
 
 
 def _rendered(offset: tuple[float, float], flux_mjy: float,
               shift: tuple[float, float] = (0.0, 0.0)):
-    from ifuqa.render import render_pixels
+    from ifuqa.simulate.render import render_pixels
 
     scenario, disperser, pixmap, psf = _instrument("G395H", "F290LP", WINDOW)
     spec = replace(scenario.sources[0], offset=offset, flux_mjy=flux_mjy)
@@ -131,14 +129,14 @@ def test_psf_fwhm_measured_on_rendered_pixels(grating: str, filt: str, wave: flo
     """Sub-pixel stepping of a point source along the central slice gives an oversampled
     along-slice profile of the pixel-integrated PSF; a pixel-integrated Gaussian fit to it
     recovers the PSF FWHM, which must match the measured table within 10 %."""
-    from ifuqa.render import render_pixels
+    from ifuqa.simulate.render import render_pixels
 
     window = (wave - 0.004, wave + 0.004)
     disperser = get_disperser(grating, filt)
     det = "NRS1" if wave <= disperser.wavelength_range_on("NRS1")[1] else "NRS2"
     scenario = _point_scenario(grating=grating, filter=filt, wavelength_range_um=list(window))
     pixmap = pixel_map(disperser, det, window)
-    psf = load_psf(scenario, disperser)
+    psf = load_psf(scenario.psf, disperser.wavelength_range_um)
     source = SourceModel(scenario.sources[0], disperser, window)
     centre_slice = 15
     across_centre = 0.5 * SLICE_WIDTH_ARCSEC  # middle of slice 15
@@ -176,7 +174,7 @@ def source_free_rate(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_one_over_f_power_spectrum_slope_near_minus_one(source_free_rate) -> None:
-    from ifuqa.detector import column_power_spectrum
+    from ifuqa.metrics.banding import column_power_spectrum
 
     data, mask = source_free_rate
     # spectrum of the column offsets (per-column medians of the unilluminated pixels): the
@@ -190,7 +188,7 @@ def test_one_over_f_power_spectrum_slope_near_minus_one(source_free_rate) -> Non
 def test_one_over_f_bands_are_vertical(source_free_rate) -> None:
     """Pipeline orientation: 1/f noise offsets whole columns within an output (vertical
     banding), so column medians scatter far more than row medians of unilluminated pixels."""
-    from ifuqa.detector import banding_amplitude
+    from ifuqa.metrics.banding import banding_amplitude
 
     data, mask = source_free_rate
     vertical = banding_amplitude(data, mask)

@@ -10,20 +10,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ifuqa.builds.synthetic import simulation_dir
 from ifuqa.instrument import Pointing, get_disperser, pixel_map
 from ifuqa.instrument.photometry import GAIN_E_PER_DN
 from ifuqa.metrics.spectra import wiggle_amplitude
-from ifuqa.processing import jwst_adapter as ja
-from ifuqa.processing.calibrate import calibrate_pixels, pixel_solid_angle_sr
-from ifuqa.processing.cloud import (
+from ifuqa.process.config import ProcessingConfig
+from ifuqa.process.jwst_api.adaptive_trace_model import trace_fit_statistics, trace_model_oversample
+from ifuqa.process.provenance import processing_keywords
+from ifuqa.process.stages.calibration import calibrate_pixels, pixel_solid_angle_sr
+from ifuqa.process.stages.cube_building import build_cube, grid_for
+from ifuqa.process.stages.point_cloud import (
     along_slice_at,
     oversampled_rows,
     point_cloud,
     subrow_pixel_map,
 )
-from ifuqa.processing.cube import build_cube, grid_for
-from ifuqa.processing.defects import ProcessingConfig
-from ifuqa.processing.trace import (
+from ifuqa.process.stages.trace_oversampling import (
     TraceModelParameters,
     _alpha_os,
     _cutouts,
@@ -50,9 +52,10 @@ def pixmap(disperser):
 
 def _render(pixmap, disperser, offset=OFFSET):
     """Noiseless calibrated (MJy/sr) point-source image of the window; zero errors."""
-    from ifuqa.render import render_pixels
+    from ifuqa.instrument.psf import load_psf
     from ifuqa.scenario import parse_scenario
-    from ifuqa.simulate import _sources, load_psf
+    from ifuqa.simulate.observation import _sources
+    from ifuqa.simulate.render import render_pixels
 
     scenario = parse_scenario({
         "name": "trace_window", "grating": "G395H", "filter": "F290LP",
@@ -60,7 +63,7 @@ def _render(pixmap, disperser, offset=OFFSET):
         "readout": "NRSIRS2RAPID", "seed": 7,
         "sources": [{"kind": "point", "offset": list(offset), "flux_mjy": FLUX_MJY,
                      "spectral_index": -1.0}]})
-    sources = _sources(scenario, disperser, load_psf(scenario, disperser))
+    sources = _sources(scenario, disperser, load_psf(scenario.psf, disperser.wavelength_range_um))
     rate_e = render_pixels(pixmap, sources, (0.0, 0.0))
     rate_dn = pixmap.to_image(rate_e / GAIN_E_PER_DN["NRS1"])
     cal = calibrate_pixels(rate_dn, np.zeros_like(rate_dn), pixmap)
@@ -120,7 +123,7 @@ def test_alpha_of_oversampled_rows_matches_jwst_interpolation(scene, pixmap):
     flux, err, _ = scene
     values = flux[pixmap.y, pixmap.x]
     cut = _cutouts(pixmap, values, err[pixmap.y, pixmap.x], np.ones(pixmap.size))[2]
-    res = ja.trace_model_oversample(cut.flux, np.where(cut.region > 0, 1.0, np.nan), cut.alpha,
+    res = trace_model_oversample(cut.flux, np.where(cut.region > 0, 1.0, np.nan), cut.alpha,
                                     cut.region, alpha_os=None, fit_regions=[])
     model = _alpha_os(cut, 2)
     inside = np.isfinite(res.alpha_os) & (res.region_map > 0)
@@ -193,15 +196,15 @@ def test_cutouts_reproduce_jwst_on_the_whole_image(pixmap, disperser):
         k = region[np.clip(np.round(y).astype(int), 0, region.shape[0] - 1), x.astype(int)] - 1
         return np.where(k >= 0, along_slice_at(x + x0, y + y0, np.maximum(k, 0)), np.nan)
 
-    whole = ja.trace_model_oversample(flux[box], np.where(region > 0, 1.0, np.nan), alpha, region,
+    whole = trace_model_oversample(flux[box], np.where(region > 0, 1.0, np.nan), alpha, region,
                                       alpha_os=alpha_os)
     assert sum(len(m) for m in whole.spline_models.values()) == ours.fitted_columns > 0
     assert set(ours.fitted_slices) == {k - 1 for k, m in whole.spline_models.items() if m}
     cuts = {c.slice_index: c for c in _cutouts(small, flux[small.y, small.x],
                                                 np.ones(small.size), np.ones(small.size))}
-    stats = ja.trace_fit_statistics(flux[small.y, small.x])
+    stats = trace_fit_statistics(flux[small.y, small.x])
     for k, cut in cuts.items():
-        mine = ja.trace_model_oversample(cut.flux, np.where(cut.region > 0, 1.0, np.nan),
+        mine = trace_model_oversample(cut.flux, np.where(cut.region > 0, 1.0, np.nan),
                                          cut.alpha, cut.region, alpha_os=_alpha_os(cut, 2),
                                          statistics=stats).spline_models[k + 1]
         jwst = whole.spline_models[k + 1]
@@ -281,13 +284,13 @@ def test_single_dither_spaxel_wiggles_are_smaller_with_the_trace_model(cubes):
 
 def test_config_and_headers_record_the_stage():
     from ifuqa.cli import build_parser
-    from ifuqa.processing.pipeline import TRACE_MODEL, _keywords
+    from ifuqa.process.provenance import TRACE_MODEL
 
     assert ProcessingConfig().trace_model is False
-    off = _keywords(ProcessingConfig())
+    off = processing_keywords(ProcessingConfig())
     assert off["IFQ_TRM"] is False and "IFQ_TRMF" not in off
     assert off["IFQ_FIX"] == "NS-IFU01,NS-IFU02,NS-IFU03,NS-IFU04,NS-IFU05"
-    on = _keywords(ProcessingConfig(trace_model=True), ["a_rate.fits: NRS1: slices [15]"])
+    on = processing_keywords(ProcessingConfig(trace_model=True), ["a_rate.fits: NRS1: slices [15]"])
     assert on["IFQ_TRM"] is True and on["IFQ_TRMF"] == TRACE_MODEL.oversample_factor
     assert on["IFQ_FIX"] == off["IFQ_FIX"]
     assert "ifuqa fix: NS-IFU05 dither combination + adaptive trace model" in on["HISTORY"]
@@ -311,15 +314,15 @@ def test_full_chain_flux_agrees_with_and_without_trace_model(pytestconfig, tmp_p
     from astropy.io import fits
     from filelock import FileLock
 
-    from ifuqa.datasets import SyntheticSpec, _sim_dir
-    from ifuqa.processing.pipeline import process
+    from ifuqa.builds.synthetic import SyntheticSpec
+    from ifuqa.process.chain import process
     from ifuqa.products import read_spectrum
     from tests._builds import cache_root
 
     root = cache_root(pytestconfig)
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / "simulations.lock")):
-        sim = _sim_dir(SyntheticSpec("bright_point_g395h"), root, noiseless=True)
+        sim = simulation_dir(SyntheticSpec("bright_point_g395h"), root, noiseless=True)
     base = ProcessingConfig(clean=False, outliers=False, aperture_radius_arcsec=0.6)
     plain = process(sim, tmp_path / "plain", base)
     traced = process(sim, tmp_path / "trace", ProcessingConfig(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from ifuqa.datasets import SyntheticSpec
+from ifuqa.builds.synthetic import SyntheticSpec
 from ifuqa.evaluate import ns_ifu01, ns_ifu03, ns_ifu04
-from ifuqa.thresholds import Thresholds
+from ifuqa.verdicts.thresholds import Thresholds
 from tests._builds import build
 
 TH = Thresholds.defaults()

@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ifuqa.applicability import (
+from ifuqa.builds.analytic_products import PointCubeSpec, write_point_cube, write_point_x1d
+from ifuqa.evaluate import NotApplicable, ns_ifu01, ns_ifu04, ns_ifu05, ns_ifu06
+from ifuqa.products import ProductError, read_cube
+from ifuqa.products.applicability import (
     AFFECTED,
     AT_RISK,
     NOT_APPLICABLE,
@@ -21,11 +24,8 @@ from ifuqa.applicability import (
     parse_version,
     read_header,
 )
-from ifuqa.datasets import Dataset
-from ifuqa.evaluate import NotApplicable, ns_ifu01, ns_ifu04, ns_ifu05, ns_ifu06
-from ifuqa.products import ProductError, read_cube
-from ifuqa.products_synthetic import PointCubeSpec, write_point_cube, write_point_x1d
-from ifuqa.thresholds import Thresholds
+from ifuqa.products.dataset import Dataset
+from ifuqa.verdicts.thresholds import Thresholds
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 TH = Thresholds.defaults()
@@ -353,7 +353,7 @@ def test_real_cube_reads_with_its_wcs() -> None:
 
 
 def test_discovery_prefers_crf_and_reads_gzip(tmp_path: Path) -> None:
-    from ifuqa.discovery import discover
+    from ifuqa.products.discovery import discover
 
     for name in ("jw01234001001_03101_00001_nrs1_cal.fits",
                  "jw01234001001_03101_00001_nrs1_crf.fits",
@@ -371,8 +371,8 @@ def test_user_banding_uses_the_cal_gaps(tmp_path: Path) -> None:
     rate without a cleaned version skips, saying how much banding it shows."""
     from stdatamodels.jwst import datamodels
 
-    from ifuqa.detector import NoiseModel, one_over_f_frame
     from ifuqa.evaluate import ns_ifu03
+    from ifuqa.simulate.noise import NoiseModel, one_over_f_frame
 
     rng = np.random.default_rng(3)
     banding = one_over_f_frame((2048, 2048), model=NoiseModel(), rng=rng) / 1000.0
@@ -399,7 +399,7 @@ def test_user_banding_uses_the_cal_gaps(tmp_path: Path) -> None:
 
 
 def test_applicability_table_html() -> None:
-    from ifuqa.report import applicability_html
+    from ifuqa.report.html import applicability_html
 
     table = applicability_html({"obs1": {
         "NS-IFU01": {"status": "affected", "reason": "x_s3d.fits: processed with jwst 1.10.0"},

@@ -1,7 +1,11 @@
-"""Known-issue evaluations: each module turns a :class:`ifuqa.datasets.Dataset` into metric
+"""Known-issue evaluations: each module turns a :class:`ifuqa.products.Dataset` into metric
 results for one NS-IFU issue. The pytest checks in ``checks/`` judge these results; the project's
 power-matrix tests call the same functions on defect datasets. Raises :class:`NotApplicable`
-when the dataset lacks what the evaluation needs."""
+when the dataset lacks what the evaluation needs.
+
+May import :mod:`ifuqa.products` (reading the dataset's files), :mod:`ifuqa.simulate.truth` (the
+truth of synthetic datasets), :mod:`ifuqa.metrics`, :mod:`ifuqa.verdicts` (threshold
+definitions), :mod:`ifuqa.instrument` and :mod:`ifuqa.util`; never the builds or pytest."""
 
 from __future__ import annotations
 

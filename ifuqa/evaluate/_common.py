@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.metrics import nanstat
 from ifuqa.products import Cube, Spectrum, read_cube, read_spectrum
+from ifuqa.simulate.truth import Truth
+from ifuqa.util.stats import nanmean, nanmedian
 
 __all__ = ["MIN_BIN_SNR", "MIN_WHITE_SNR", "apparent_source_position", "fwhm_arcsec",
            "require_snr", "the_cube", "the_spectrum", "true_spectrum"]
@@ -37,7 +38,7 @@ def the_spectrum(paths: list[Path]) -> Spectrum:
 
 def fwhm_arcsec(wave_um: np.ndarray, instrument: str = "NIRSPEC") -> np.ndarray:
     """PSF FWHM (arcsec): NIRSpec's measured table, else the 6.5 m diffraction limit × 1.2."""
-    from ifuqa.psf import measured_fwhm_arcsec
+    from ifuqa.instrument.psf import measured_fwhm_arcsec
 
     wave = np.asarray(wave_um, dtype=float)
     if instrument.upper() == "NIRSPEC":
@@ -45,15 +46,12 @@ def fwhm_arcsec(wave_um: np.ndarray, instrument: str = "NIRSPEC") -> np.ndarray:
     return np.maximum(1.2 * 0.0332 * wave, 0.1)
 
 
-def true_spectrum(truth: dict) -> tuple[np.ndarray, np.ndarray, float]:
+def true_spectrum(truth: Truth) -> tuple[np.ndarray, np.ndarray, float]:
     """(wavelength µm, flux Jy, resolving power) of the first source of a synthetic truth."""
-    src = truth["sources"][0]
-    return (np.asarray(src["wavelength_um"], dtype=float), np.asarray(src["flux_jy"],
-                                                                       dtype=float),
-            float(truth["resolving_power"]))
+    return truth.source.wavelength_um, truth.source.flux_jy, truth.resolving_power
 
 
-def apparent_source_position(truth: dict) -> tuple[float, float]:
+def apparent_source_position(truth: Truth) -> tuple[float, float]:
     """Band-averaged sky position (RA, Dec deg) where the cube should show the first source.
 
     The pipeline assumes the commanded pointing, so the source appears at the target shifted by
@@ -62,13 +60,10 @@ def apparent_source_position(truth: dict) -> tuple[float, float]:
     """
     from ifuqa.instrument.sky import Pointing
 
-    src = truth["sources"][0]
-    track = src["track_arcsec"]
-    across = float(np.mean(track["across"]))
-    along = float(np.mean(track["along"]))
-    px, py = truth["pointing_offset_arcsec"]
-    target = Pointing(truth["target"]["ra_deg"], truth["target"]["dec_deg"],
-                      truth["position_angle_deg"])
+    across = float(np.mean(truth.source.track_across_arcsec))
+    along = float(np.mean(truth.source.track_along_arcsec))
+    px, py = truth.pointing_offset_arcsec
+    target = Pointing(truth.target_ra_deg, truth.target_dec_deg, truth.position_angle_deg)
     ra, dec = target.ifu_to_sky(np.array([across + px]), np.array([along + py]))
     return float(ra[0]), float(dec[0])
 
@@ -76,13 +71,14 @@ def apparent_source_position(truth: dict) -> tuple[float, float]:
 def require_snr(cube: Cube, *, n_bins: int = 1, minimum: float = MIN_WHITE_SNR) -> float:
     """The lowest source S/N over ``n_bins`` wavelength-bin images; NotApplicable below
     ``minimum`` (the metric would measure noise, not the source)."""
-    from ifuqa.metrics.cube import aperture_snr, binned_images, centroid
+    from ifuqa.metrics.apertures import aperture_snr, binned_images
+    from ifuqa.metrics.centroids import centroid
 
-    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     radius = 2.0 * fwhm / cube.spaxel_arcsec
     images, _ = binned_images(cube.data, cube.wavelength_um, n_bins)
     with np.errstate(all="ignore"):
-        white = nanstat.nanmean(images, axis=0)
+        white = nanmean(images, axis=0)
     center = centroid(white, radius_pix=1.25 * radius)
     snr = min(aperture_snr(img, center, radius) for img in images)
     if not np.isfinite(snr) or snr < minimum:

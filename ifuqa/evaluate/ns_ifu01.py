@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ifuqa.discovery import product_stem
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
-from ifuqa.metrics import nanstat
-from ifuqa.metrics.cube import binned_images, peak_depth_against_reference, peak_hole
-from ifuqa.metrics.detector import core_flag_fraction, injected_outlier_recall
+from ifuqa.metrics.apertures import binned_images
+from ifuqa.metrics.flags import core_flag_fraction, injected_outlier_recall
+from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
 from ifuqa.metrics.result import MetricResult
 from ifuqa.products import read_cube
+from ifuqa.products.discovery import product_stem
+from ifuqa.simulate.truth import artefact_model, read_artefact_truth
+from ifuqa.util.stats import nanmedian
 
 MIN_CORE_PIXELS = 200
 """Core pixels needed for the flagged fraction to be meaningful at the 1 % level."""
@@ -36,7 +38,7 @@ def hole(dataset, thresholds) -> MetricResult:
     """Central depression of the PSF in the cube, in wavelength bins (no truth needed)."""
     cube = the_cube(dataset.s3d)
     require_snr(cube, n_bins=12, minimum=MIN_BIN_SNR)
-    radius = 2.5 * float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    radius = 2.5 * float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     result = peak_hole(cube.data, cube.wavelength_um, radius_pix=radius / cube.spaxel_arcsec,
                        threshold_percent=thresholds["ns_ifu01.hole_depth_percent"])
     return result
@@ -108,15 +110,14 @@ def _flags_and_rates(dataset, *, use_rates: bool = True, flags: tuple[str, ...] 
 
 def core_flags(dataset, thresholds, *, use_rates: bool = True) -> MetricResult:
     """Share of PSF-core pixels (> 30 % of the column's peak) flagged, over all exposures."""
-    from astropy.io import fits
-
     flagged_all, signal_all, noise_all = [], [], []
     for stem, flagged, rate, err in _flags_and_rates(dataset, use_rates=use_rates):
         sig = rate.copy()
-        if dataset.truth_dir is not None and (dataset.truth_dir / f"{stem}_crmask.fits").is_file():
-            truth = dataset.truth_dir / f"{stem}_crmask.fits"
-            sig[fits.getdata(truth).astype(bool)] = 0.0
-            sig[fits.getdata(truth, "WARM") > 0] = 0.0
+        artefacts = (read_artefact_truth(dataset.truth_dir, stem)
+                     if dataset.truth_dir is not None else None)
+        if artefacts is not None:
+            sig[artefacts.cosmic_ray_mask] = 0.0
+            sig[artefacts.warm_dn_s > 0] = 0.0
         flagged_all.append(flagged)
         signal_all.append(sig)
         noise_all.append(err)
@@ -135,27 +136,27 @@ def core_flags(dataset, thresholds, *, use_rates: bool = True) -> MetricResult:
 def cosmic_ray_model(dataset) -> str:
     """How the dataset's cosmic rays were injected: ``"ramps"`` (every hit, in simulated ramps
     fitted by jwst) or ``"residual"`` (only the hits jump detection would miss, in the rate)."""
-    from astropy.io import fits
-
     if dataset.truth_dir is None:
         raise NotApplicable("artefact truth exists only for synthetic data")
-    masks = sorted(dataset.truth_dir.glob("*_crmask.fits"))
-    if not masks:
+    model = artefact_model(dataset.truth_dir)
+    if model is None:
         raise NotApplicable(f"no cosmic-ray truth masks in {dataset.truth_dir}")
-    return str(fits.getheader(masks[0]).get("CRMODEL", "residual"))
+    return model
 
 
 def _truth_recall(dataset, extension: str, *, flags: tuple[str, ...] = ("OUTLIER",),
                   **kwargs) -> MetricResult:
-    from astropy.io import fits
-
+    """Recall of the injected artefacts ``extension`` (``"WARM"`` or ``"CRRATE"``)."""
     if dataset.truth_dir is None:
         raise NotApplicable("artefact truth exists only for synthetic data")
     flagged_all, injected_all, sigma_all = [], [], []
     for stem, flagged, _, err in _flags_and_rates(dataset, flags=flags):
-        path = dataset.truth_dir / f"{stem}_crmask.fits"
+        artefacts = read_artefact_truth(dataset.truth_dir, stem)
+        if artefacts is None:
+            raise NotApplicable(f"no artefact truth for {stem} in {dataset.truth_dir}")
         flagged_all.append(flagged)
-        injected_all.append(fits.getdata(path, extension).astype(float))
+        injected_all.append(artefacts.warm_dn_s if extension == "WARM"
+                            else artefacts.cosmic_ray_rate_dn_s)
         sigma_all.append(np.where(np.isfinite(err) & (err > 0), err, np.inf))
     result = injected_outlier_recall(np.concatenate(flagged_all), np.concatenate(injected_all),
                                      np.concatenate(sigma_all), **kwargs)

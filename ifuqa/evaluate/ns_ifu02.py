@@ -10,16 +10,17 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import the_spectrum, true_spectrum
-from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import flux_ratio, flux_scale_dependence
 from ifuqa.products import read_spectrum
+from ifuqa.simulate.truth import Truth
+from ifuqa.util.stats import nanmedian
 
 __all__ = ["flux_against_truth", "flux_vs_spaxel_scale"]
 
 
-def _point(truth: dict) -> None:
-    if truth["sources"][0]["kind"] != "point":
+def _point(truth: Truth) -> None:
+    if truth.source.kind != "point":
         raise NotApplicable("flux conservation is defined for a point source")
 
 
@@ -53,7 +54,7 @@ def _bin_noise_percent(spec, wave, flux, n_bins: int = 20) -> float:
     tot = np.bincount(index, ref[ok], n_bins)
     num = np.bincount(index, spec.flux_jy[ok], n_bins)
     with np.errstate(all="ignore"):
-        propagated = float(nanstat.nanmedian(np.sqrt(var) / tot) * 100.0)
+        propagated = float(nanmedian(np.sqrt(var) / tot) * 100.0)
         ratio = num / tot
     # empirical: bin-to-bin scatter of the ratio about a straight line (errors propagated
     # through cube building ignore the correlations it introduces)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ifuqa.discovery import product_stem
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import the_spectrum, true_spectrum
-from ifuqa.metrics.detector import banding_reduction
+from ifuqa.metrics.banding import banding_reduction
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import (
     convolve_to_resolution,
@@ -20,6 +19,7 @@ from ifuqa.metrics.spectra import (
     smooth_continuum,
     undulation_amplitude,
 )
+from ifuqa.products.discovery import product_stem
 
 __all__ = ["banding", "negative_flux", "undulation"]
 
@@ -121,7 +121,7 @@ def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
     spec = the_spectrum(dataset.x1d)
     threshold = thresholds["ns_ifu03.undulation_percent"]
     if dataset.synthetic and use_truth:
-        if dataset.truth["sources"][0]["kind"] != "point":
+        if dataset.truth.source.kind != "point":
             raise NotApplicable("the truth of an extended source is its total flux, which an "
                                 "aperture spectrum does not measure")
         wave, flux, resolving = true_spectrum(dataset.truth)

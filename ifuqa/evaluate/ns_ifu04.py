@@ -19,16 +19,10 @@ from ifuqa.evaluate._common import (
     the_cube,
     the_spectrum,
 )
-from ifuqa.metrics import nanstat
-from ifuqa.metrics.cube import (
-    MAS_PER_DEG,
-    aperture_snr,
-    binned_images,
-    centroid,
-    curve_of_growth,
-    extraction_centring,
-)
+from ifuqa.metrics.apertures import MAS_PER_DEG, aperture_snr, binned_images, curve_of_growth
+from ifuqa.metrics.centroids import centroid, extraction_centring
 from ifuqa.metrics.result import MetricResult
+from ifuqa.util.stats import nanmean, nanmedian
 
 __all__ = ["centring", "centroid_accuracy", "curve_of_growth_total", "jy_per_spaxel_unit"]
 
@@ -37,7 +31,7 @@ ARCSEC_PER_RAD = 206264.80624709636
 
 def _white(cube) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return nanstat.nanmean(cube.data, axis=0)
+        return nanmean(cube.data, axis=0)
 
 
 def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
@@ -47,7 +41,7 @@ def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
     spec = the_spectrum(dataset.x1d)
     if spec.extraction_xy is None:
         raise NotApplicable(f"{spec.path.name} does not record its extraction centre")
-    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     return extraction_centring(
         _white(cube), spec.extraction_xy, cube.spaxel_arcsec * 1000.0,
         radius_pix=2.5 * fwhm / cube.spaxel_arcsec,
@@ -62,7 +56,7 @@ def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
         raise NotApplicable("needs the true source position (synthetic data)")
     cube = the_cube(dataset.s3d)
     require_snr(cube)
-    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um)))
+    fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um)))
     cx, cy = centroid(_white(cube), radius_pix=2.5 * fwhm / cube.spaxel_arcsec)
     mid = np.array([float(np.mean(cube.wavelength_um))])
     ra, dec = cube.pixel_to_sky(np.array([cx]), np.array([cy]), mid)
@@ -90,7 +84,7 @@ def _bin_noise_percent(image: np.ndarray, center: tuple[float, float],
 def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
                           judge_fwhm: float = 2.0) -> MetricResult:
     """The x1d against the total flux of the cube's curve of growth (%, worst of ``n_bins``)."""
-    from ifuqa.psf import obscured_airy_encircled_energy
+    from ifuqa.instrument.psf import obscured_airy_encircled_energy
 
     cube = the_cube(dataset.s3d)
     require_snr(cube)
@@ -100,7 +94,7 @@ def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
     flux = np.interp(cube.wavelength_um, spec.wavelength_um, spec.flux_jy,
                      left=np.nan, right=np.nan)
     with np.errstate(all="ignore"):
-        spec_bins = np.array([nanstat.nanmean(flux[a:b]) for a, b in itertools.pairwise(edges)])
+        spec_bins = np.array([nanmean(flux[a:b]) for a, b in itertools.pairwise(edges)])
     fwhm = fwhm_arcsec(waves, cube.instrument)
     fwhm_pix = fwhm / cube.spaxel_arcsec
     cx, cy = centroid(_white(cube), radius_pix=2.5 * float(np.median(fwhm_pix)))

@@ -11,10 +11,11 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import fwhm_arcsec, the_cube, the_spectrum, true_spectrum
-from ifuqa.metrics import nanstat
-from ifuqa.metrics.cube import aperture_flux, centroid
+from ifuqa.metrics.apertures import aperture_flux
+from ifuqa.metrics.centroids import centroid
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import convolve_to_resolution, wiggle_amplitude
+from ifuqa.util.stats import nanmean, nanmedian
 
 __all__ = ["aperture_wiggle", "spaxel_spectra", "spaxel_wiggle"]
 
@@ -49,8 +50,8 @@ def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.nd
                                                                  tuple[int, int]]:
     """(brightest-spaxel spectrum, aperture spectrum at the centroid, spaxel (x, y))."""
     with np.errstate(all="ignore"):
-        white = nanstat.nanmean(cube.data, axis=0)
-    fwhm = float(nanstat.nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+        white = nanmean(cube.data, axis=0)
+    fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     cx, cy = centroid(white, radius_pix=2.5 * fwhm / cube.spaxel_arcsec)
     iy, ix = np.unravel_index(np.nanargmax(np.where(np.isfinite(white), white, -np.inf)),
                               white.shape)

@@ -10,8 +10,9 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
-from ifuqa.metrics.cube import centroid_drift, centroid_track
+from ifuqa.metrics.centroids import centroid_drift, centroid_track
 from ifuqa.metrics.result import MetricResult
+from ifuqa.simulate.truth import Truth
 
 __all__ = ["drift", "drift_accuracy", "injected_drift_sky_mas"]
 
@@ -26,18 +27,16 @@ def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:
     return centroid_drift(track, threshold_mas=thresholds["ns_ifu06.drift_mas"])
 
 
-def injected_drift_sky_mas(truth: dict, wave_lo: float, wave_hi: float) -> tuple[float, float]:
+def injected_drift_sky_mas(truth: Truth, wave_lo: float, wave_hi: float) -> tuple[float, float]:
     """Injected drift (east, north mas) between two wavelengths, from the truth's track."""
-    src = truth["sources"][0]
-    track = src["track_arcsec"]
-    w0, w1 = track["wavelength_um"]
+    src = truth.source
+    w0, w1 = src.track_wavelength_um
     frac = (wave_hi - wave_lo) / (w1 - w0)
-    d_across = (track["across"][1] - track["across"][0]) * frac * 1000.0
-    d_along = (track["along"][1] - track["along"][0]) * frac * 1000.0
+    d_across = (src.track_across_arcsec[1] - src.track_across_arcsec[0]) * frac * 1000.0
+    d_along = (src.track_along_arcsec[1] - src.track_along_arcsec[0]) * frac * 1000.0
     from ifuqa.instrument.sky import Pointing
 
-    target = Pointing(truth["target"]["ra_deg"], truth["target"]["dec_deg"],
-                      truth["position_angle_deg"])
+    target = Pointing(truth.target_ra_deg, truth.target_dec_deg, truth.position_angle_deg)
     ra, dec = target.ifu_to_sky(np.array([0.0, d_across / 1000.0]),
                                 np.array([0.0, d_along / 1000.0]))
     east = (ra[1] - ra[0]) * np.cos(np.deg2rad(dec[0])) * 3.6e6

@@ -94,6 +94,11 @@ class Disperser:
         return self.grating == "PRISM"
 
     # ------------------------------------------------------------------ dispersion
+    @property
+    def wavelength_range_um(self) -> tuple[float, float]:
+        """(min, max) wavelength of the disperser (µm)."""
+        return (self.wavelength_min_um, self.wavelength_max_um)
+
     @cached_property
     def _prism_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Wavelength grid and the virtual column of each wavelength for PRISM."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ifuqa.metrics import nanstat
 from ifuqa.metrics.result import MetricResult
+from ifuqa.util.stats import nanmedian
 
 __all__ = ["band_limited_amplitude", "convolve_to_resolution", "flux_ratio",
            "flux_scale_dependence", "negative_flux_fraction", "smooth_continuum",
@@ -66,7 +66,7 @@ def flux_ratio(wave_um: np.ndarray, flux_jy: np.ndarray, true_wave_um: np.ndarra
     den = np.bincount(index, ref[keep], n_bins)
     bin_ratio = num / den
     worst = float(np.nanmax(np.abs(bin_ratio - 1.0)) * 100.0)
-    median = float(nanstat.nanmedian(flux[keep] / ref[keep]))
+    median = float(nanmedian(flux[keep] / ref[keep]))
     return MetricResult(
         "NS-IFU02", "flux_ratio_deviation", worst, "%", threshold_percent,
         message=f"extracted/true flux: median {median:.4f}, worst bin off by {worst:.2f} %",
@@ -233,10 +233,10 @@ def undulation_amplitude(wave_um: np.ndarray, flux_jy: np.ndarray, *,
         ref = np.polyval(coeff, wave)
     else:
         ref = np.asarray(reference_jy, dtype=float)
-    level = float(nanstat.nanmedian(np.abs(ref)))
+    level = float(nanmedian(np.abs(ref)))
     rel = (flux - ref) / level
     amp, noise, band, detection = band_limited_amplitude(wave, rel, band_cycles_per_um)
-    bias = float(nanstat.nanmedian(rel) * 100.0)
+    bias = float(nanmedian(rel) * 100.0)
     return MetricResult(
         "NS-IFU03", "undulation_amplitude", amp * 100.0, "%", threshold_percent,
         message=(f"{amp * 100:.2f} % low-frequency undulation "

@@ -1,0 +1,155 @@
+"""Which datasets each check runs on: the synthetic catalogue (``--ifuqa``), a user's products
+(``--ifuqa-data``) and, with ``--ifuqa-power-matrix``, each known issue's defect dataset
+(only for the checks its row targets, expected to fail).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ifuqa._pytest.options import (
+    OPTION_DATA,
+    OPTION_DEFECT,
+    OPTION_RUN,
+    active,
+    cache_root,
+    power_on,
+    selected_scenarios,
+)
+from ifuqa.util.known_issues import ISSUES
+from ifuqa.verdicts.power import PowerRow
+
+datasets_key = pytest.StashKey[dict]()
+
+
+def dataset_params(config: pytest.Config) -> list[tuple[str, Any]]:
+    """(id, handle) of every dataset of the run; handles are built lazily by the fixture."""
+    cached = config.stash[datasets_key].get("params")
+    if cached is not None:
+        return cached
+    params: list[tuple[str, Any]] = []
+    if config.getoption(OPTION_RUN):
+        from ifuqa.builds.synthetic import SyntheticSpec
+        from ifuqa.scenario import load_scenario
+
+        defects = tuple(sorted(config.getoption(OPTION_DEFECT)))
+        for name in selected_scenarios(config):
+            scenario = load_scenario(name)
+            spec = SyntheticSpec(name, defects=defects, **_extras_for(scenario))
+            params.append((spec.label, spec))
+        if power_on(config):
+            params.extend(_defect_params(config, params))
+    for path_group in _user_datasets(config):
+        params.append((path_group.name, path_group))
+    config.stash[datasets_key]["params"] = params
+    return params
+
+
+def _defect_params(config: pytest.Config, fixed: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The defect datasets of the power matrix for the run's scenarios (see
+    :mod:`ifuqa.verdicts.power`); stashes ``power`` (defect label -> row) and ``power_layout``."""
+    from ifuqa.builds.power_rows import power_datasets
+
+    labels = {spec.scenario: label for label, spec in fixed}
+    rows, layout, extra = {}, [], []
+    for row, spec in power_datasets(labels, cache_root(config)):
+        rows[spec.label] = row
+        layout.append((row, labels[row.scenario], spec.label))
+        extra.append((spec.label, spec))
+    config.stash[datasets_key].update(power=rows, power_layout=layout)
+    return extra
+
+
+def _extras_for(scenario: Any) -> dict[str, bool]:
+    """Which extra products a synthetic scenario gets (they cost processing time, and the main
+    job must stay within minutes): the noiseless reference cube (the true PSF peak, NS-IFU01)
+    and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
+    centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
+    ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
+    ``bright_point_g395h``. Other scenarios run the truth-free NS-IFU01 hole check and skip
+    these two, saying so.
+    """
+    src = scenario.sources[0]
+    dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
+    centred = tuple(scenario.pointing_offset) == (0.0, 0.0) and tuple(src.drift_mas) == (0.0,
+                                                                                          0.0)
+    full = dithered_point and centred and scenario.grating != "PRISM" and not scenario.noise.ramps
+    return {"with_reference": full, "with_scales": full}
+
+
+def _user_datasets(config: pytest.Config) -> list[Any]:
+    paths = config.getoption(OPTION_DATA)
+    if not paths:
+        return []
+    from ifuqa.products.discovery import discover
+
+    return discover([Path(p) for p in paths])
+
+
+def generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``ifuqa_scenario_name`` and ``ifuqa_dataset``."""
+    if "ifuqa_scenario_name" in metafunc.fixturenames:
+        metafunc.parametrize("ifuqa_scenario_name", selected_scenarios(metafunc.config))
+    if "ifuqa_dataset" in metafunc.fixturenames:
+        params = dataset_params(metafunc.config) if active(metafunc.config) else []
+        if not params:
+            metafunc.parametrize("ifuqa_dataset", [pytest.param(
+                None, marks=pytest.mark.skip(reason="no ifuqa datasets: run with --ifuqa or "
+                                                    "--ifuqa-data PATH"))], ids=["no-data"])
+            return
+        power = metafunc.config.stash[datasets_key].get("power")
+        if power:  # defect datasets: only the checks they must fail, expected to fail
+            params = power_params(metafunc.function.__name__, _issues_of(metafunc), params,
+                                  power)
+        metafunc.parametrize("ifuqa_dataset", [h for _, h in params], ids=[i for i, _ in params],
+                             indirect=True, scope="session")
+
+
+def _issues_of(metafunc: pytest.Metafunc) -> set[str]:
+    """Known issues of a check, from its ``ns_ifu0N`` markers."""
+    names = {m.name for m in metafunc.definition.iter_markers()}
+    return {i for i in ISSUES if i.lower().replace("-", "_") in names}
+
+
+def power_params(check: str, issues: Iterable[str], params: Iterable[tuple[str, Any]],
+                 rows: Mapping[str, PowerRow]) -> list[tuple[str, Any]]:
+    """The dataset parameters of one check when the power matrix runs.
+
+    Fixed datasets pass through. A defect dataset (its label a key of ``rows``) is kept only
+    for the checks its row targets, marked ``xfail(strict=True, raises=Failed)``: the check
+    must fail its metric there — a pass (no power) fails the run, and so does any other
+    exception (a broken build is not evidence of power).
+
+    Parameters
+    ----------
+    check : str
+        The check's function name.
+    issues : iterable of str
+        Its known issues (from its ``ns_ifu0N`` markers).
+    params : iterable of (str, handle)
+        The run's datasets, (label, handle).
+    rows : mapping
+        Defect dataset label -> :class:`PowerRow`.
+
+    Returns
+    -------
+    list of (str, handle or pytest.param)
+    """
+    import pytest
+
+    issues = set(issues)
+    out: list[tuple[str, Any]] = []
+    for label, handle in params:
+        row = rows.get(label)
+        if row is None:
+            out.append((label, handle))
+        elif any(row.targets_check(check, issue) for issue in issues):
+            mark = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                                     reason=f"power matrix: must fail on {label} "
+                                            f"({row.defect})")
+            out.append((label, pytest.param(handle, marks=mark, id=label)))
+    return out

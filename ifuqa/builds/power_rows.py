@@ -1,0 +1,108 @@
+"""The rows of the power matrix: for each known issue, the dataset that re-creates its defect.
+
+Each :class:`ifuqa.verdicts.power.PowerRow` names the fixed scenario, the defect switches (or the
+scenario variant, for a defect that is in the scene) and the checks it exempts;
+:func:`defect_spec` turns a row into the :class:`ifuqa.builds.synthetic.SyntheticSpec` the
+plugin and the project's tests build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ifuqa.builds.synthetic import SyntheticSpec
+from ifuqa.scenario.variants import scenario_variant
+from ifuqa.verdicts.power import PowerRow
+
+__all__ = ["POWER_ROWS", "defect_spec", "power_datasets"]
+
+
+POWER_ROWS: tuple[PowerRow, ...] = (
+    PowerRow("NS-IFU01", "bright_point_g395h",
+             "NS-IFU01 defect: each exposure judged alone in outlier detection",
+             exempt=(("test_outliers_caught", "guards against too little rejection (warm "
+                      "pixels missed); the defect rejects too much"),
+                     ("test_cosmic_rays_caught", "needs a scene simulated with ramps; its power "
+                      "is shown by the cosmic-ray row")),
+             defects=("NS-IFU01",), with_reference=True),
+    PowerRow("NS-IFU01", "cosmic_rays_g395h_ramps",
+             "two groups per integration: jump detection cannot work (one difference per pixel)",
+             variant=(("exposure_time", 15.0),), variant_name="cosmic_rays_2groups",
+             only=("test_cosmic_rays_caught",)),
+    PowerRow("NS-IFU02", "bright_point_g395h",
+             "NS-IFU02 defect: point source in flux density into cube building",
+             defects=("NS-IFU02",), with_scales=True),
+    PowerRow("NS-IFU03", "faint_point_g140h_nrs2", "NS-IFU03 defect: no NSClean",
+             exempt=(("test_spectrum_free_of_undulation", "weak on this scene (≈2 % with the "
+                      "defect, limit 5 %); the banding check carries NS-IFU03's power"),
+                     ("test_spectrum_not_negative", "a sanity check for users' x1d; this "
+                      "scene's spectrum stays positive without cleaning")),
+             defects=("NS-IFU03",)),
+    PowerRow("NS-IFU04", "pointing_offset_g395h",
+             "NS-IFU04 defect: extraction at the header's target position",
+             exempt=(("test_centroid_recovers_true_position", "measures the cube's centroid, "
+                      "which the extraction defect does not change"),),
+             defects=("NS-IFU04",)),
+    PowerRow("NS-IFU05", "bright_point_g395h",
+             "NS-IFU05 defect: one dither position, single-spaxel extraction (r = 0.05\")",
+             defects=("NS-IFU05",),
+             options=(("aperture_radius_arcsec", 0.05), ("brightest_spaxel", True))),
+    PowerRow("NS-IFU06", "drift_point_g235m",
+             "no pipeline fix: the scene with a 40 mas injected drift",
+             exempt=(("test_drift_recovered", "accuracy of the recovered drift against the "
+                      "injected one, which holds for any drift"),),
+             variant=(("source_drift_mas", [24.0, 32.0]), ("wavelength_range_um", [1.8, 2.5])),
+             variant_name="drift_40mas"),
+)
+"""One row per known issue, and a second NS-IFU01 row for cosmic-ray rejection (``only``). The
+datasets are those of ``tests/test_power_matrix.py`` (same specs, hence the same cached builds).
+Every check of the row's issue must fail on the defect dataset except the exempt ones, which guard
+against other failures (e.g. NS-IFU01's warm-pixel recall against *too little* rejection) and are
+not run there."""
+
+
+
+def defect_spec(row: PowerRow, cache_root: Path) -> SyntheticSpec:
+    """The defect dataset of a row (writes the scenario variant into ``cache_root`` when the
+    row has one).
+
+    Parameters
+    ----------
+    row : PowerRow
+        The row.
+    cache_root : path
+        Build cache (where scenario variants are written).
+
+    Returns
+    -------
+    SyntheticSpec
+    """
+    scenario = row.scenario
+    if row.variant:
+        scenario = scenario_variant(Path(cache_root), row.scenario,
+                                    row.variant_name or f"{row.scenario}_variant",
+                                    **dict(row.variant))
+    return SyntheticSpec(scenario, defects=row.defects, options=row.options,
+                         with_reference=row.with_reference, with_scales=row.with_scales)
+
+
+def power_datasets(scenarios: Iterable[str], cache_root: Path, *,
+                   rows: Iterable[PowerRow] = POWER_ROWS) -> list[tuple[PowerRow, Any]]:
+    """(row, defect dataset spec) for each row whose fixed scenario is among ``scenarios``.
+
+    Parameters
+    ----------
+    scenarios : iterable of str
+        The run's scenarios (catalogue names; a TOML path never matches a row, since a file
+        of the same name may hold another scene).
+    cache_root : path
+        Build cache (where scenario variants are written).
+    rows : iterable of PowerRow
+        The rows to consider (default :data:`POWER_ROWS`).
+    """
+    names = set(scenarios)
+    return [(row, defect_spec(row, cache_root)) for row in rows if row.scenario in names]
+
+

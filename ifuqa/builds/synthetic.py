@@ -1,0 +1,209 @@
+"""Synthetic datasets: a scenario simulated and processed by ifuqa, with its truth and the extra
+products some checks need (a cube built without outlier rejection as the peak reference; spectra
+at other spaxel scales).
+
+Synthetic builds are cached on disk, keyed by everything that determines them (scenario file
+contents, seed, processing configuration, ifuqa and jwst versions), and guarded by a file lock so
+that pytest-xdist workers share one build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ifuqa.builds.simulation import simulate_scenario
+from ifuqa.process.chain import process
+from ifuqa.process.config import ProcessingConfig
+from ifuqa.products.dataset import Dataset
+from ifuqa.scenario.load import load_scenario
+from ifuqa.simulate.truth import has_truth, read_truth
+
+__all__ = ["SyntheticSpec", "build_synthetic", "load_dataset_dir"]
+
+FLUX_SCALES = (0.05, 0.1, 0.2)
+"""Spaxel scales (arcsec) at which flux conservation is measured (NS-IFU02)."""
+
+SCALE_APERTURE_ARCSEC = 0.6
+"""Extraction radius of the spaxel-scale study: ≥ 2 spaxels even at 0.2", so the comparison
+tests the cube's flux bookkeeping rather than aperture sampling."""
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """A synthetic dataset: a scenario processed with a configuration.
+
+    Attributes
+    ----------
+    scenario : str
+        Catalogue name or TOML path.
+    defects : tuple of str
+        Known-issue defects re-created in processing (empty: every fix).
+    seed : int or None
+        Overrides the scenario's seed.
+    with_reference : bool
+        Also build the cube of the noiseless scene without outlier rejection (the true PSF
+        peak for NS-IFU01).
+    with_scales : bool
+        Also process at the :data:`FLUX_SCALES` spaxel scales (NS-IFU02).
+    options : tuple of (str, value)
+        Extra :class:`ifuqa.process.config.ProcessingConfig` fields.
+    """
+
+    scenario: str
+    defects: tuple[str, ...] = ()
+    seed: int | None = None
+    with_reference: bool = True
+    with_scales: bool = False
+    options: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """Dataset name: ``scenario`` or ``scenario[NS-IFU01+...]``."""
+        name = Path(self.scenario).stem
+        extra = "+".join(self.defects)
+        opts = ",".join(f"{k}={v}" for k, v in self.options)
+        tags = "+".join(x for x in (extra, opts) if x)
+        return f"{name}[{tags}]" if tags else name
+
+
+BUILD_FORMAT = 7
+"""Bumped whenever simulated or processed products change, so that cached builds are redone."""
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    from ifuqa import __version__
+
+    return {"ifuqa": __version__, "build_format": str(BUILD_FORMAT), "jwst": version("jwst"),
+            "stcal": version("stcal")}
+
+
+def _scenario_and_text(spec: SyntheticSpec):
+    """The spec's scenario and the bytes of its file (what the cache keys hash)."""
+    scenario = load_scenario(spec.scenario)
+    return scenario, (Path(scenario.source_path).read_bytes() if scenario.source_path else b"")
+
+
+def _key(spec: SyntheticSpec) -> str:
+    _, text = _scenario_and_text(spec)
+    blob = json.dumps({"spec": repr(spec), "versions": _versions()}, sort_keys=True).encode()
+    return hashlib.sha256(text + blob).hexdigest()[:16]
+
+
+def _config(spec: SyntheticSpec, **overrides: object):
+    kwargs = dict(spec.options)
+    kwargs.update(overrides)
+    return ProcessingConfig(defects=frozenset(spec.defects), **kwargs)
+
+
+def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
+    """Simulate and process a synthetic dataset, or reuse the cached build.
+
+    Parameters
+    ----------
+    spec : SyntheticSpec
+        What to build.
+    cache_root : path
+        Cache folder (one sub-folder per build key).
+
+    Returns
+    -------
+    Dataset
+    """
+    from filelock import FileLock
+
+    root = Path(cache_root)
+    root.mkdir(parents=True, exist_ok=True)
+    key = _key(spec)
+    folder = root / f"{spec.label.replace('/', '_')}-{key}"
+    done = folder / "build.json"
+    with FileLock(str(root / f"{key}.lock")):
+        if not done.is_file():
+            _build(spec, folder)
+            done.write_text(json.dumps({"spec": repr(spec), "versions": _versions()}))
+    return load_dataset_dir(folder, name=spec.label, defects=spec.defects)
+
+
+def simulation_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False) -> Path:
+    """Simulations are shared by every processing of the same scenario and seed."""
+    from filelock import FileLock
+
+    scenario, text = _scenario_and_text(spec)
+    key = hashlib.sha256(text + repr((spec.seed, noiseless, _versions())).encode()).hexdigest()
+    sim = root / f"sim-{scenario.name}{'-noiseless' if noiseless else ''}-{key[:16]}"
+    with FileLock(str(sim) + ".lock"):  # one lock per simulation: others proceed meanwhile
+        if not has_truth(sim):
+            simulate_scenario(scenario, sim, seed=spec.seed, noiseless=noiseless)
+    return sim
+
+
+def _build(spec: SyntheticSpec, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    sim = simulation_dir(spec, folder.parent)
+    clean_sim = simulation_dir(spec, folder.parent, noiseless=True) if spec.with_reference else None
+    cache = folder.parent / "stage-cache"
+    process(sim, folder / "products", _config(spec), cache_dir=cache)
+    if clean_sim is not None:
+        (folder / "reference-dir").write_text(str(_reference(spec, clean_sim, cache)))
+    if spec.with_scales:
+        for scale in FLUX_SCALES:
+            process(sim, folder / f"scale-{scale:g}",
+                    _config(spec, spaxel_arcsec=scale,
+                            aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache,
+                    exposure_products=False)
+    (folder / "sim").write_text(str(sim))
+
+
+REFERENCE_IRRELEVANT_DEFECTS = frozenset({"NS-IFU01", "NS-IFU03", "NS-IFU04"})
+"""Defects that cannot change the reference cube, which is built without outlier rejection
+and without cleaning (NS-IFU01, NS-IFU03), and whose extraction is not used (NS-IFU04)."""
+
+
+def _reference(spec: SyntheticSpec, clean_sim: Path, cache: Path) -> Path:
+    """The truth of the PSF peak: the noiseless scene processed like the dataset but with
+    nothing to clean and no outlier rejection. Shared by every build whose processing differs
+    only by defects that cannot change it (e.g. the fix and the NS-IFU01 defect)."""
+    from filelock import FileLock
+
+    defects = tuple(sorted(d for d in spec.defects if d not in REFERENCE_IRRELEVANT_DEFECTS))
+    config = _config(SyntheticSpec(spec.scenario, defects=defects, seed=spec.seed,
+                                   options=spec.options), outliers=False, clean=False)
+    key = hashlib.sha256(repr((str(clean_sim), defects, tuple(sorted(map(repr, spec.options))),
+                               _versions())).encode()).hexdigest()[:16]
+    folder = clean_sim.parent / f"reference-{Path(spec.scenario).stem}-{key}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "done").is_file():
+            process(clean_sim, folder, config, cache_dir=cache, exposure_products=False)
+            (folder / "done").write_text(repr(config))
+    return folder
+
+
+def load_dataset_dir(folder: Path, *, name: str, defects: tuple[str, ...] = ()) -> Dataset:
+    """A synthetic build folder (see :func:`build_synthetic`) as a :class:`Dataset`."""
+    folder = Path(folder)
+    sim = Path((folder / "sim").read_text())
+    products = folder / "products"
+    ds = Dataset(
+        name=name,
+        rate=sorted(sim.glob("*_rate.fits")),
+        cleaned=sorted(products.glob("*_nsclean.fits")),
+        cal=sorted(products.glob("*_cal.fits")),
+        s3d=sorted(products.glob("*_s3d.fits")),
+        x1d=sorted(products.glob("*_x1d.fits")),
+        truth=read_truth(sim),
+        truth_dir=sim,
+        defects=tuple(defects),
+    )
+    pointer = folder / "reference-dir"
+    reference = Path(pointer.read_text()) if pointer.is_file() else folder / "reference"
+    ref = sorted(reference.glob("*_s3d.fits"))
+    ds.reference_s3d = ref[0] if ref else None
+    for sub in folder.glob("scale-*"):
+        x1d = sorted(sub.glob("*_x1d.fits"))
+        if x1d:
+            ds.scale_x1d[float(sub.name.split("-", 1)[1])] = x1d[0]
+    return ds

@@ -1,0 +1,222 @@
+"""1/f banding of count-rate images (NS-IFU03): amplitude, white-noise floor, reduction by
+cleaning, and the read-noise power spectrum.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+from scipy.fft import rfft
+
+from ifuqa.instrument.readout import N_OUTPUTS, check_detector, dms_to_detector
+from ifuqa.metrics.result import MetricResult
+from ifuqa.util.stats import nanmedian
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def _strip_column_medians(image: np.ndarray, mask: np.ndarray,
+                          min_pixels: int) -> np.ndarray:
+    """(n_outputs, nx) medians of masked finite pixels per column within each output strip."""
+    image = np.asarray(image, dtype=float)
+    mask = np.asarray(mask, dtype=bool)
+    if image.shape != mask.shape or image.ndim != 2:
+        raise ValueError("image and mask must be 2-D arrays of the same shape")
+    good = mask & np.isfinite(image)
+    ny = image.shape[0]
+    strip = -(-ny // N_OUTPUTS)
+    data = np.where(good, image, np.nan)
+    out = np.full((N_OUTPUTS, image.shape[1]), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        for j in range(N_OUTPUTS):
+            rows = slice(j * strip, min((j + 1) * strip, ny))
+            if rows.start >= ny:
+                continue
+            med = np.nanmedian(data[rows], axis=0)
+            med[good[rows].sum(axis=0) < min_pixels] = np.nan
+            out[j] = med
+    return out
+
+
+def banding_amplitude(image: np.ndarray, mask: np.ndarray, *, min_pixels: int = 16) -> float:
+    """Robust rms of vertical banding (DMS orientation) in the ``mask`` pixels.
+
+    For each output strip (``ceil(ny/4)`` rows) the median of every column over the masked,
+    finite pixels is taken (columns with fewer than ``min_pixels`` such pixels are skipped); the
+    global median is subtracted and ``1.4826·MAD`` of the column medians is returned.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2-D image (DMS orientation).
+    mask : numpy.ndarray
+        True where a pixel may be used (e.g. unilluminated).
+    min_pixels : int
+        Minimum pixels per column segment.
+
+    Returns
+    -------
+    float
+        Banding amplitude in the units of ``image``; NaN if no column segment qualifies.
+    """
+    meds = _strip_column_medians(image, mask, min_pixels)
+    vals = meds[np.isfinite(meds)]
+    if vals.size == 0:
+        return float("nan")
+    vals = vals - np.median(vals)
+    return float(1.4826 * np.median(np.abs(vals - np.median(vals))))
+
+
+def column_power_spectrum(image: np.ndarray, mask: np.ndarray, *,
+                          kind: Literal["stream", "profile"] = "stream",
+                          detector: str = "NRS1",
+                          segment_length: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectrum of the read-noise pattern, for 1/f slope checks.
+
+    ``kind="stream"`` (default): the image is reordered into the four readout-ordered time
+    streams of ``detector`` (overhead gaps ignored, so frequencies are in cycles per pixel read);
+    pixels outside ``mask`` or non-finite are replaced by the median of the usable pixels of the
+    same line and output (or of the image). The one-sided PSD is Welch-averaged over Hann-windowed
+    segments of ``segment_length`` samples and over outputs.
+
+    ``kind="profile"``: the per-output column medians of :func:`banding_amplitude` form one
+    profile per output along x (one sample per line); missing columns are linearly
+    interpolated, and the PSD (Hann window) is averaged over outputs. Frequencies are in cycles
+    per column.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2-D image (DMS orientation).
+    mask : numpy.ndarray
+        True where a pixel may be used.
+    kind : {"stream", "profile"}
+        What to transform.
+    detector : {"NRS1", "NRS2"}
+        Detector orientation (``kind="stream"`` only).
+    segment_length : int
+        Welch segment length (``kind="stream"`` only); capped at the stream length.
+
+    Returns
+    -------
+    freq : numpy.ndarray
+        Frequencies (cycles per pixel read, or per column), DC excluded.
+    power : numpy.ndarray
+        One-sided power spectral density ((image units)² per cycle/px).
+    """
+    image = np.asarray(image, dtype=float)
+    mask = np.asarray(mask, dtype=bool)
+    if image.shape != mask.shape or image.ndim != 2:
+        raise ValueError("image and mask must be 2-D arrays of the same shape")
+    if kind == "profile":
+        prof = _strip_column_medians(image, mask, 1)
+        rows = []
+        x = np.arange(prof.shape[1])
+        for p in prof:
+            ok = np.isfinite(p)
+            if ok.sum() >= 2:
+                rows.append(np.interp(x, x[ok], p[ok]))
+        if not rows:
+            raise ValueError("no usable pixels in mask")
+        series = np.array(rows)
+    elif kind == "stream":
+        detector = check_detector(detector)
+        good = mask & np.isfinite(image)
+        if not good.any():
+            raise ValueError("no usable pixels in mask")
+        det = dms_to_detector(image, detector)
+        gdet = dms_to_detector(good, detector)
+        strip = -(-det.shape[1] // N_OUTPUTS)
+        fill = float(np.median(image[good]))
+        series_list = []
+        for j in range(N_OUTPUTS):
+            cols = slice(j * strip, min((j + 1) * strip, det.shape[1]))
+            if cols.start >= det.shape[1]:
+                continue
+            block, gblock = det[:, cols], gdet[:, cols]
+            if j % 2:
+                block, gblock = block[:, ::-1], gblock[:, ::-1]
+            block = np.array(block)
+            if not gblock.all():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    line_med = np.nanmedian(np.where(gblock, block, np.nan), axis=1)
+                line_med = np.where(np.isfinite(line_med), line_med, fill)
+                block = np.where(gblock, block, line_med[:, None])
+            series_list.append(block.ravel())
+        series = np.array(series_list)
+    else:
+        raise ValueError(f"kind must be 'stream' or 'profile', got {kind!r}")
+
+    n = series.shape[1]
+    seg = n if kind == "profile" else max(2, min(int(segment_length), n))
+    nseg = n // seg
+    segs = series[:, :nseg * seg].reshape(series.shape[0] * nseg, seg)
+    segs = segs - segs.mean(axis=1, keepdims=True)
+    window = np.hanning(seg)
+    spec = np.abs(rfft(segs * window, axis=1)) ** 2
+    power = 2.0 * spec.mean(axis=0) / float((window**2).sum())
+    freq = np.arange(power.size) / seg
+    return freq[1:], power[1:]
+
+
+def banding_level(image: np.ndarray, mask: np.ndarray, *, threshold: float = 1.0,
+                  unit: str = "DN/s") -> MetricResult:
+    """Vertical-banding amplitude of a count-rate image in its unilluminated pixels (NS-IFU03).
+
+    Definition: robust rms of the per-column medians of the unilluminated pixels within each of
+    the four 512-row outputs (pipeline orientation), after removing each output's median
+    (:func:`ifuqa.metrics.banding.banding_amplitude`), in the image's unit.
+    """
+    from ifuqa.metrics.banding import banding_amplitude
+
+    value = float(banding_amplitude(np.asarray(image, dtype=float), mask))
+    return MetricResult("NS-IFU03", "banding_amplitude", value, unit, threshold,
+                        message=f"column-correlated (1/f) banding {value:.3g} {unit} rms")
+
+
+def white_noise_floor(image: np.ndarray, mask: np.ndarray) -> float:
+    """Banding amplitude that white noise alone would produce (same unit as ``image``).
+
+    The per-pixel white noise ``σ`` is the robust scatter of the unilluminated pixels about
+    their column's median within each output (which removes the 1/f column offsets); a column
+    median of ``n`` pixels scatters by ``1.2533 σ / √n``.
+    """
+    img = np.where(mask, np.asarray(image, dtype=float), np.nan)
+    ny = img.shape[0]
+    strips = 4 if ny % 4 == 0 else 1
+    blocks = img.reshape(strips, ny // strips, img.shape[1])
+    medians = nanmedian(blocks, axis=1)[:, None, :]
+    resid = (blocks - medians)[np.isfinite(blocks)]
+    sigma = 1.4826 * np.median(np.abs(resid)) if resid.size else np.nan
+    counts = np.asarray(mask).reshape(strips, ny // strips, mask.shape[1]).sum(axis=1)
+    n = np.median(counts[counts > 0]) if np.any(counts > 0) else np.nan
+    return float(1.2533 * sigma / np.sqrt(n))
+
+
+def banding_reduction(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
+                      threshold: float = 0.2, min_significance: float = 3.0) -> MetricResult:
+    """Residual banding after cleaning as a fraction of the banding before (NS-IFU03).
+
+    Definition: the banding of :func:`banding_level` with the white-noise floor
+    (:func:`white_noise_floor`) removed in quadrature, after / before cleaning; the fix must
+    bring it to ≤ 1/5. ``details['significance']`` is the banding before over the floor: below
+    ``min_significance`` the ratio is not meaningful (the evaluation skips).
+    """
+    from ifuqa.metrics.banding import banding_amplitude
+
+    floor = white_noise_floor(before, mask)
+    b0 = float(banding_amplitude(np.asarray(before, dtype=float), mask))
+    b1 = float(banding_amplitude(np.asarray(after, dtype=float), mask))
+    e0 = float(np.sqrt(max(b0**2 - floor**2, 0.0)))
+    e1 = float(np.sqrt(max(b1**2 - floor**2, 0.0)))
+    ratio = e1 / e0 if e0 > 0 else float("nan")
+    return MetricResult("NS-IFU03", "banding_residual_ratio", ratio, "", threshold,
+                        message=(f"banding above the white-noise floor {e0:.3g} → {e1:.3g} "
+                                 f"(ratio {ratio:.3f}; floor {floor:.3g})"),
+                        details={"before": b0, "after": b1, "floor": floor,
+                                 "significance": b0 / floor if floor > 0 else float("inf"),
+                                 "min_significance": min_significance})

@@ -1,0 +1,49 @@
+"""An on-disk memo of the slow jwst stages (NSClean, outlier detection), so that several
+processings of the same exposures (other spaxel scales, a reference cube) share them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ifuqa import __version__
+
+__all__ = ["StageCache"]
+
+
+class StageCache:
+    """On-disk memo of stage outputs (arrays), keyed by a hash of the stage's inputs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def key(*parts: object) -> str:
+        import hashlib
+        from importlib.metadata import version
+
+        blob = repr((parts, __version__, version("jwst"))).encode()
+        return hashlib.sha256(blob).hexdigest()[:24]
+
+    @staticmethod
+    def file_id(path: Path) -> tuple[str, int, int]:
+        stat = Path(path).stat()
+        return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns
+
+    def load(self, key: str) -> dict[str, np.ndarray] | None:
+        path = self.root / f"{key}.npz"
+        if not path.is_file():
+            return None
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+
+    def save(self, key: str, **arrays: np.ndarray) -> None:
+        import os
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, **arrays)
+        os.replace(tmp, self.root / f"{key}.npz")

@@ -1,0 +1,105 @@
+"""The only code of ifuqa that touches ``jwst`` internals: one module per jwst stage.
+
+Every use of a private ``jwst`` module, a C extension, or a function that is not part of a
+pipeline step's public interface lives in this package. Each stage module declares the API it
+needs (``REQUIRED_API``; see :mod:`ifuqa.process.jwst_api._api`) and may check behaviour a
+signature cannot show (``check_behaviour``); :func:`check_jwst_api` gathers them all against the
+installed ``jwst`` and fails loudly, naming every symbol that moved.
+
+=========================  ================================================================
+module                     jwst code wrapped
+=========================  ================================================================
+``ramp_fitting``           ``jump.JumpStep``, ``ramp_fitting.RampFitStep`` (their ``process``)
+``clean_flicker_noise``    ``clean_flicker_noise.nsclean.NSClean``
+``outlier_detection``      ``outlier_detection.ifu.detect_outliers``
+``adaptive_trace_model``   ``adaptive_trace_model.trace_model`` building blocks
+``extract_1d``             the ``ifu_autocen`` centring of ``extract_1d.ifu.extract_ifu``
+``cube_build``             ``cube_build`` C kernels ``cube_wrapper_driz``, ``cube_wrapper``
+=========================  ================================================================
+
+The stages hand in plain ``numpy`` arrays and gwcs-less ``stdatamodels`` models (the synthetic
+instrument model supplies slice, along-slice coordinate and wavelength per pixel instead of a
+gwcs). ``jwst`` is imported lazily inside the functions, so importing this package is cheap. No
+input array or model is ever modified. May import: numpy, astropy, stdatamodels, stcal, jwst.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ifuqa.process.jwst_api._api import JwstApiError, verify_signatures
+
+__all__ = ["JWST_COMPATIBLE", "STAGE_MODULES", "JwstApiError", "check_jwst_api", "jwst_version"]
+
+JWST_COMPATIBLE = ">=3.0,<3.1"
+"""Range of ``jwst`` versions this adapter is written and tested against."""
+
+STAGE_MODULES = ("ramp_fitting", "clean_flicker_noise", "outlier_detection",
+                 "adaptive_trace_model", "extract_1d", "cube_build")
+"""The stage modules of this package, each declaring the jwst API it needs."""
+
+
+def jwst_version() -> str:
+    """Return the installed ``jwst`` version string.
+
+    Returns
+    -------
+    str
+        ``jwst.__version__``.
+    """
+    import jwst
+
+    return str(jwst.__version__)
+
+
+def _version_in_range(version: str) -> bool:
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    return Version(version) in SpecifierSet(JWST_COMPATIBLE)
+
+
+def check_jwst_api() -> list[str]:
+    """Verify every ``jwst`` symbol, call signature and behaviour the stage modules rely on.
+
+    Imports each symbol a stage module declares, compares its ``inspect.signature`` against the
+    parameter names the module passes (same names, same leading order), and runs each module's
+    behaviour checks (source fingerprints of what is reproduced or relied on, reference-file
+    types, the cube_build kernels on a tiny input).
+
+    Returns
+    -------
+    list of str
+        Human-readable lines describing what was verified (one per symbol), starting with the
+        installed version.
+
+    Raises
+    ------
+    JwstApiError
+        If anything is missing or changed; the message lists every problem, the installed
+        ``jwst`` version and the pinned range.
+    """
+    try:
+        version = jwst_version()
+    except ImportError as exc:  # pragma: no cover - jwst is a hard dependency
+        raise JwstApiError(f"jwst is not importable: {exc}") from exc
+    in_range = _version_in_range(version)
+    checked = [f"jwst {version} ({'within' if in_range else 'OUTSIDE'} {JWST_COMPATIBLE})"]
+    problems: list[str] = []
+    for name in STAGE_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        ok, bad = verify_signatures(module.REQUIRED_API)
+        checked += ok
+        problems += bad
+        if hasattr(module, "check_behaviour"):
+            ok, bad = module.check_behaviour()
+            checked += ok
+            problems += bad
+    if problems:
+        raise JwstApiError(
+            f"installed jwst {version} (ifuqa pins jwst{JWST_COMPATIBLE}"
+            f"{'' if in_range else '; installed version is OUTSIDE the pinned range'}) "
+            "does not provide the API ifuqa.process.jwst_api relies on:\n  - "
+            + "\n  - ".join(problems)
+        )
+    return checked
