@@ -41,7 +41,7 @@ def _frame(ngroups: int) -> dict:
     from ifuqa.instrument.psf import load_psf
     from ifuqa.scenario import load_scenario
     from ifuqa.simulate.artefacts import COSMIC_RAY_RATE_PER_CM2_S
-    from ifuqa.simulate.observation import _sources
+    from ifuqa.simulate.observation import source_models
     from ifuqa.simulate.ramps import ramp_rate
     from ifuqa.simulate.render import render_pixels
 
@@ -50,7 +50,7 @@ def _frame(ngroups: int) -> dict:
     pixmap = pixel_map(disperser, "NRS1", scenario.wavelength_range_um)
     signal = np.zeros((2048, 2048))
     psf = load_psf(scenario.psf, disperser.wavelength_range_um)
-    signal[pixmap.y, pixmap.x] = render_pixels(pixmap, _sources(scenario, disperser, psf),
+    signal[pixmap.y, pixmap.x] = render_pixels(pixmap, source_models(scenario, disperser, psf),
                                                (0.0, 0.0))
     rng = np.random.default_rng(7)
     noise = NoiseModel(readpatt=scenario.readout)

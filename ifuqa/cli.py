@@ -23,8 +23,8 @@ def _add_simulate(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    from ifuqa.builds import simulate_scenario as simulate
     from ifuqa.scenario import load_scenario
-    from ifuqa.simulate import simulate
 
     scenario = load_scenario(args.scenario)
     result = simulate(scenario, args.out, seed=args.seed, noiseless=args.noiseless)
@@ -76,8 +76,8 @@ def _run_process(args: argparse.Namespace) -> int:
         trace_model=args.trace_model)
     source = Path(args.input)
     if not source.exists():
+        from ifuqa.builds import simulate_scenario as simulate
         from ifuqa.scenario import load_scenario
-        from ifuqa.simulate import simulate
 
         scenario = load_scenario(args.input)
         source = args.out / "sim"
@@ -151,9 +151,11 @@ def _add_compare(parser: argparse.ArgumentParser) -> None:
 
 def _run_compare(args: argparse.Namespace) -> int:
     """Side-by-side table of two runs; 1 on regressions, 2 on unreadable input."""
+    from ifuqa.report.compare_page import render_compare_page
     from ifuqa.verdicts.compare import run
 
-    return run(args.a, args.b, html_path=args.html, tolerance=args.tolerance,
+    return run(args.a, args.b, html_path=args.html, render_html=render_compare_page,
+               tolerance=args.tolerance,
                strict=args.strict)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import ifuqa.verdicts.baseline as baseline_module
+import ifuqa.util.atomic as atomic_module
 from ifuqa.cli import main as cli_main
 from ifuqa.verdicts.baseline import (
     BaselineError,
@@ -27,7 +27,7 @@ from ifuqa.verdicts.baseline import (
     read_baseline,
     write_baseline,
 )
-from ifuqa.verdicts.results import write_results
+from ifuqa.verdicts.results import read_records, write_results
 from ifuqa.verdicts.tolerances import (
     DEFAULTS,
     Tolerance,
@@ -86,7 +86,7 @@ def test_recall(fake_check, value):
 def test_drift(fake_check, value):
     drift = value("drift")
     if drift is None:  # what CheckRecorder.evaluate does for a NotApplicable evaluation
-        fake_check._record("NS-IFU06", "drift", None, "", None, "skip", "source too faint")
+        fake_check.record_unmeasured("NS-IFU06", "drift", "skip", "source too faint")
         pytest.skip("source too faint")
     fake_check.judge(MetricResult("NS-IFU06", "centroid_drift", drift, "mas", 30.0))
 '''
@@ -243,7 +243,10 @@ def test_metric_measured_in_baseline_but_skipped_now_fails(fake: pytest.Pytester
     assert failed_ids(result) == ["test_checks.py::test_drift[alpha]"]
     result.stdout.fnmatch_lines(["*NS-IFU06 drift on alpha: skip now (source too faint) but the "
                                  "baseline*measured centroid_drift = 10 mas*",
-                                 "LOST*NS-IFU06 drift on alpha (test_drift)*centroid_drift*"])
+                                 "LOST       NS-IFU06 centroid_drift on alpha (test_drift): 10 mas "
+                                 "in the baseline, not recorded now; drift: skip (source too "
+                                 "faint)",
+                                 "compared 9 metrics:*; 1 lost,*"])
 
 
 def test_metric_skipped_in_both_stays_skipped(fake: pytest.Pytester) -> None:
@@ -374,15 +377,14 @@ def test_failed_write_leaves_the_old_baseline_intact(tmp_path: Path,
     write_baseline(path, build_baseline(_records(0.4), {"jwst": "3.0.0"}))
     before = path.read_bytes()
 
-    def crash_midway(obj: object, fh: object, **kwargs: object) -> None:
-        fh.write('{"format": "ifuqa-baseline/1", "metr')  # type: ignore[attr-defined]
+    def disk_full(fd: int) -> None:  # the new content is in the temporary file, not on disk
         raise OSError("disk full")
 
-    monkeypatch.setattr(baseline_module.json, "dump", crash_midway)
+    monkeypatch.setattr(atomic_module.os, "fsync", disk_full)
     with pytest.raises(OSError, match="disk full"):
         write_baseline(path, build_baseline(_records(0.9), {"jwst": "3.0.1"}))
     monkeypatch.undo()
-    monkeypatch.setattr(baseline_module.os, "replace", lambda *a: (_ for _ in
+    monkeypatch.setattr(atomic_module.os, "replace", lambda *a: (_ for _ in
     ()).throw(OSError("no")))
     with pytest.raises(OSError):
         write_baseline(path, build_baseline(_records(0.9), {"jwst": "3.0.1"}))
@@ -398,9 +400,9 @@ def test_process_killed_while_writing_leaves_the_old_baseline(tmp_path: Path) ->
     before = path.read_bytes()
     code = f"""
 import os
-import ifuqa.verdicts.baseline as bl
+import ifuqa.util.atomic as atomic
 from ifuqa.verdicts.baseline import build_baseline, write_baseline
-bl.os.replace = lambda *a: os._exit(9)  # killed after writing the temporary file
+atomic.os.replace = lambda *a: os._exit(9)  # killed after writing the temporary file
 write_baseline({str(path)!r}, build_baseline({_records(0.9)!r}, {{}}))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -421,6 +423,114 @@ def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
     recs = [*_records(), dict(_records()[0], nodeid="t.py::b")]
     with pytest.raises(BaselineError, match=r"two records.*t\.py::a and t\.py::b"):
         build_baseline(recs, {})
+
+
+# -- files of the old form ---------------------------------------------------------------------
+
+OLD_RESULTS = """{"format": "ifuqa-results/1",
+ "versions": {"ifuqa": "0.1.0", "jwst": "3.0.0", "numpy": "2.4.6"},
+ "applicability": {},
+ "records": [
+  {"issue": "NS-IFU05", "check": "test_wiggles", "dataset": "alpha", "metric": "wiggle_amplitude",
+   "value": 0.4, "unit": "%", "threshold": 1.0, "verdict": "pass", "message": "0.4 % wiggle",
+   "sense": "max", "seed": 11, "nodeid": "test_checks.py::test_wiggles[alpha]",
+   "versions": {"ifuqa": "0.1.0", "jwst": "3.0.0", "numpy": "2.4.6"}},
+  {"issue": "NS-IFU05", "check": "test_wiggles", "dataset": "beta", "metric": "wiggle_amplitude",
+   "value": 0.3, "unit": "%", "threshold": 1.0, "verdict": "pass", "message": "0.3 % wiggle",
+   "sense": "max", "seed": 12, "nodeid": "test_checks.py::test_wiggles[beta]",
+   "gate": {"status": "lost", "lost": ["centroid_drift"]},
+   "versions": {"ifuqa": "0.1.0", "jwst": "3.0.0", "numpy": "2.4.6"}},
+  {"issue": "NS-IFU06", "check": "test_drift", "dataset": "alpha", "metric": "drift",
+   "value": null, "unit": "", "threshold": null, "verdict": "skip",
+   "message": "source too faint", "nodeid": "test_checks.py::test_drift[alpha]",
+   "versions": {"ifuqa": "0.1.0", "jwst": "3.0.0", "numpy": "2.4.6"}}]}
+"""
+"""A results file as ifuqa wrote it before records had a type: no ``uncertainty``,
+``evidence``; ``gate`` only in gated runs; no ``sense`` or ``seed`` in older records."""
+
+OLD_BASELINE = """{
+ "datasets": {
+  "alpha": {
+   "seed": 11
+  },
+  "beta": {
+   "seed": 12
+  }
+ },
+ "format": "ifuqa-baseline/1",
+ "metrics": {
+  "test_wiggles": {
+   "alpha": {
+    "wiggle_amplitude": {
+     "issue": "NS-IFU05",
+     "sense": "max",
+     "threshold": 1.0,
+     "unit": "%",
+     "value": 0.4,
+     "verdict": "pass"
+    }
+   },
+   "beta": {
+    "wiggle_amplitude": {
+     "issue": "NS-IFU05",
+     "sense": "max",
+     "threshold": 1.0,
+     "unit": "%",
+     "value": 0.3,
+     "verdict": "pass"
+    }
+   }
+  }
+ },
+ "versions": {
+  "jwst": "3.0.0",
+  "numpy": "2.4.6"
+ }
+}
+"""
+"""A baseline as ``--ifuqa-generate-baseline`` wrote it before records had a type."""
+
+
+def test_files_of_the_old_form_still_load(tmp_path: Path) -> None:
+    results, base = tmp_path / "results.json", tmp_path / "baseline.json"
+    results.write_text(OLD_RESULTS)
+    base.write_text(OLD_BASELINE)
+    records = read_records(results)
+    assert [r.key for r in records] == [("test_wiggles", "alpha", "wiggle_amplitude"),
+                                        ("test_wiggles", "beta", "wiggle_amplitude"),
+                                        ("test_drift", "alpha", "drift")]
+    assert (records[0].value, records[0].seed, records[0].sense) == (0.4, 11, "max")
+    assert records[1].gate == {"status": "lost", "lost": ["centroid_drift"]}
+    assert (records[2].value, records[2].verdict, records[2].sense) == (None, "skip", None)
+    from_results, from_baseline = read_baseline(results), read_baseline(base)
+    assert from_results["metrics"]["test_wiggles"] == from_baseline["metrics"]["test_wiggles"]
+    assert from_results["datasets"] == from_baseline["datasets"]
+    # written again, the old baseline gives the same bytes
+    write_baseline(tmp_path / "again.json", from_baseline)
+    assert (tmp_path / "again.json").read_text() == OLD_BASELINE
+
+
+def test_an_old_baseline_gates_the_run(fake: pytest.Pytester) -> None:
+    path = fake.path / "old.json"
+    path.write_text(OLD_BASELINE)
+    result = run(fake, f"--ifuqa-baseline={path}", "-k", "wiggles")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["compared 2 metrics: 0 regressed, 0 improved, 2 within "
+                                 "tolerance; 0 lost,*"])
+
+
+def test_a_results_file_with_a_broken_record_is_not_a_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    data = json.loads(OLD_RESULTS)
+    del data["records"][0]["check"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match="a record has no 'check'"):
+        read_baseline(path)
+    data = json.loads(OLD_RESULTS)
+    data["records"][0]["verdict"] = "great"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match=r"test_wiggles/alpha/wiggle_amplitude.*verdict"):
+        read_baseline(path)
 
 
 # -- xdist -------------------------------------------------------------------------------------

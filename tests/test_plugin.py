@@ -4,38 +4,104 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from ifuqa.verdicts.thresholds import DEFAULTS, ThresholdError, Thresholds
+from ifuqa.verdicts.thresholds import ALIASES, DEFAULTS, ThresholdError, Thresholds
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 def test_threshold_precedence(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
+        "[tool.ifuqa.thresholds]\n'ns_ifu05.wiggle_amplitude' = 0.8\n"
+        "'ns_ifu06.centroid_drift' = 25\n")
+    th = Thresholds(rootdir=tmp_path, ini=["ns_ifu05.wiggle_amplitude = 0.6"],
+                    cli=["ns_ifu04.extraction_offset=12"])
+    assert th["ns_ifu05.wiggle_amplitude"] == 0.6  # ini beats pyproject
+    assert th.sources["ns_ifu05.wiggle_amplitude"] == "ini ifuqa_thresholds"
+    assert th["ns_ifu06.centroid_drift"] == 25  # pyproject beats default
+    assert th.sources["ns_ifu06.centroid_drift"] == "pyproject.toml [tool.ifuqa.thresholds]"
+    assert th["ns_ifu04.extraction_offset"] == 12  # command line
+    assert th["ns_ifu02.flux_ratio_deviation"] == DEFAULTS["ns_ifu02.flux_ratio_deviation"].value
+    th2 = Thresholds(rootdir=tmp_path, ini=["ns_ifu05.wiggle_amplitude = 0.6"],
+                     cli=["ns_ifu05.wiggle_amplitude=0.3"])
+    assert th2["ns_ifu05.wiggle_amplitude"] == 0.3  # command line beats ini
+
+
+def test_threshold_names_are_the_metric_names() -> None:
+    """Every threshold is named ``<issue>.<metric>`` after a metric the evaluations record,
+    and the evaluations look thresholds up by those names."""
+    root = Path(__file__).resolve().parents[1] / "ifuqa"
+    recorded, looked_up = set(), set()
+    for path in [*root.glob("metrics/*.py"), *root.glob("evaluate/*.py")]:
+        text = path.read_text()
+        recorded |= {f"{i.lower().replace('-', '_')}.{m}" for i, m in re.findall(
+            r'MetricResult\(\s*"(NS-IFU0\d)",\s*"(\w+)"', text)}
+        recorded |= {f"{path.stem}.{m}" for m in re.findall(r'metric\s*=\s*"(\w+)"', text)}
+        looked_up |= set(re.findall(r'thresholds\[\s*"([\w.]+)"\]', text))
+    assert set(DEFAULTS) <= recorded, sorted(set(DEFAULTS) - recorded)
+    assert looked_up == set(DEFAULTS)  # every threshold is used, by its canonical name
+    assert all(t in DEFAULTS for targets in ALIASES.values() for t in targets)
+    assert not set(ALIASES) & set(DEFAULTS)
+
+
+def test_old_threshold_names_still_work(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
         "[tool.ifuqa.thresholds]\n'ns_ifu05.wiggle_percent' = 0.8\n'ns_ifu06.drift_mas' = 25\n")
-    th = Thresholds(rootdir=tmp_path, ini=["ns_ifu05.wiggle_percent = 0.6"],
-                    cli=["ns_ifu04.offset_mas=12"])
-    assert th["ns_ifu05.wiggle_percent"] == 0.6  # ini beats pyproject
-    assert th.sources["ns_ifu05.wiggle_percent"] == "ini ifuqa_thresholds"
-    assert th["ns_ifu06.drift_mas"] == 25  # pyproject beats default
-    assert th["ns_ifu04.offset_mas"] == 12  # command line
-    assert th["ns_ifu02.flux_ratio_percent"] == DEFAULTS["ns_ifu02.flux_ratio_percent"].value
-    th2 = Thresholds(rootdir=tmp_path, ini=["ns_ifu05.wiggle_percent = 0.6"],
-                     cli=["ns_ifu05.wiggle_percent=0.3"])
-    assert th2["ns_ifu05.wiggle_percent"] == 0.3  # command line beats ini
+    th = Thresholds(rootdir=tmp_path, ini=["ns_ifu05.wiggle_amplitude = 0.6",
+                                           "ns_ifu01.outlier_recall_percent = 80"],
+                    cli=["ns_ifu04.offset_mas=12", "ns_ifu01.cosmic_ray_recall=70"])
+    assert th["ns_ifu05.wiggle_amplitude"] == 0.6  # a new name in the ini beats an old one below
+    assert th["ns_ifu06.centroid_drift"] == 25  # old name in pyproject.toml
+    assert th.sources["ns_ifu06.centroid_drift"] == "pyproject.toml [tool.ifuqa.thresholds]"
+    assert th["ns_ifu04.extraction_offset"] == 12  # old name on the command line
+    assert th["ns_ifu04.offset_mas"] == 12  # and read back by the old name
+    # the old shared recall threshold sets all three recalls; a level above overrides one
+    assert (th["ns_ifu01.warm_pixel_recall"], th["ns_ifu01.residual_cosmic_ray_recall"],
+            th["ns_ifu01.cosmic_ray_recall"]) == (80, 80, 70)
+    with pytest.raises(KeyError, match="now differ"):
+        th["ns_ifu01.outlier_recall_percent"]
+    assert Thresholds()["ns_ifu01.outlier_recall_percent"] == 90.0
+    assert Thresholds(cli=["ns_ifu05.wiggle_percent=0.2"])["ns_ifu05.wiggle_percent"] == 0.2
+
+
+@pytest.mark.parametrize(("where", "settings"), [
+    ("cli", ["ns_ifu05.wiggle_percent=0.5", "ns_ifu05.wiggle_amplitude=0.6"]),
+    ("ini", ["ns_ifu05.wiggle_amplitude = 0.6", "ns_ifu05.wiggle_percent = 0.5"]),
+    ("pyproject", ["'ns_ifu05.wiggle_percent' = 0.5", "'ns_ifu05.wiggle_amplitude' = 0.6"]),
+])
+def test_an_old_and_a_new_name_at_one_level_is_an_error(tmp_path: Path, where: str,
+                                                        settings: list[str]) -> None:
+    kwargs: dict = {where: settings} if where != "pyproject" else {"rootdir": tmp_path}
+    (tmp_path / "pyproject.toml").write_text("[tool.ifuqa.thresholds]\n" + "\n".join(settings))
+    with pytest.raises(ThresholdError) as info:
+        Thresholds(**kwargs)
+    message = str(info.value)
+    assert "'ns_ifu05.wiggle_percent' and 'ns_ifu05.wiggle_amplitude'" in message \
+        or "'ns_ifu05.wiggle_amplitude' and 'ns_ifu05.wiggle_percent'" in message
+    assert "is the old name of 'ns_ifu05.wiggle_amplitude'" in message
+    assert {"cli": "--ifuqa-threshold", "ini": "ini ifuqa_thresholds",
+            "pyproject": "[tool.ifuqa.thresholds]"}[where] in message
+    with pytest.raises(ThresholdError, match=r"both set threshold 'ns_ifu01\.cosmic_ray_recall'"):
+        Thresholds(cli=["ns_ifu01.outlier_recall_percent=80", "ns_ifu01.cosmic_ray_recall=70"])
+    # the same name twice: the last wins, as before
+    assert Thresholds(cli=["ns_ifu05.wiggle_percent=0.5", "ns_ifu05.wiggle_percent=0.4"])[
+        "ns_ifu05.wiggle_amplitude"] == 0.4
 
 
 @pytest.mark.parametrize(("line", "match"), [
     ("ns_ifu09.x = 1", "unknown threshold"),
     ("ns_ifu05.wiggle_percent = lots", "must be a number"),
-    ("ns_ifu05.wiggle_percent", "expected 'name = value'"),
+    ("ns_ifu05.wiggle_amplitude = nan", "is NaN"),
+    ("ns_ifu05.wiggle_amplitude", "expected 'name = value'"),
 ])
 def test_threshold_errors_name_the_setting(line: str, match: str) -> None:
-    with pytest.raises(ThresholdError, match=match):
+    with pytest.raises(ThresholdError, match=match) as info:
         Thresholds(cli=[line])
+    assert "--ifuqa-threshold" in str(info.value)
 
 
 def test_checks_skip_without_data(pytester: pytest.Pytester) -> None:

@@ -1,233 +1,304 @@
-"""Every shipped check has power: it FAILS on data with the known defect and PASSES with the fix.
+"""Every shipped check has power: it PASSES with the fix and FAILS on data with the known defect.
 
-Each row of the power matrix processes one synthetic scenario twice — with the fixes, and with the
-defect switch that re-creates the known issue — and runs the same evaluation the check in
-``checks/`` runs. NS-IFU06 has no pipeline fix: its rows are scenes with and without a large
-injected drift. The accuracy tests compare the metrics with the injected truth.
+One table-driven test runs, for every row of the power matrix
+(:data:`ifuqa.builds.power_rows.POWER_ROWS`) and every check of ``checks/`` that the row targets,
+the check itself on the row's fixed dataset and on its defect dataset (the builds
+``pytest --ifuqa --ifuqa-power-matrix`` makes: same specs, shared cache). Each metric the check
+judges must pass with the fix and fail with the defect. NS-IFU06 has no pipeline fix: its row is
+the scene with a large injected drift.
+
+The other tests state what the defects do beyond pass/fail, against the injected truth or the
+numbers of the known issues.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 import pytest
 
+from ifuqa._pytest.options import checks_dir
 from ifuqa.builds.power_rows import POWER_ROWS, defect_spec
-from ifuqa.builds.synthetic import SyntheticSpec
-from ifuqa.evaluate import ns_ifu01, ns_ifu02, ns_ifu03, ns_ifu04, ns_ifu05, ns_ifu06
+from ifuqa.builds.synthetic import SyntheticSpec, catalogue_spec
+from ifuqa.evaluate import NotApplicable, ns_ifu01, ns_ifu02, ns_ifu04, ns_ifu05, ns_ifu06
+from ifuqa.metrics.result import MetricResult
+from ifuqa.metrics.spectra import undulation_amplitude
+from ifuqa.products import read_spectrum
+from ifuqa.verdicts.power import PowerRow
 from ifuqa.verdicts.thresholds import Thresholds
 from tests._builds import build, cache_root, scenario_variant
 
 TH = Thresholds.defaults()
 ROWS = {row.issue: row for row in POWER_ROWS if not row.only}
-"""The defect datasets are those of ``pytest --ifuqa --ifuqa-power-matrix`` (one definition,
-shared cached builds)."""
-
-
-def _defect(config, issue: str):
-    return build(config, defect_spec(ROWS[issue], cache_root(config)))
+"""The main row of each known issue."""
 
 BRIGHT = "bright_point_g395h"
-FAINT = "faint_point_g140h_nrs2"
-OFFSET = "pointing_offset_g395h"
+
+def fixed_spec(scenario: str) -> SyntheticSpec:
+    """The "with the fix" dataset of a catalogue scenario, as the plugin builds it."""
+    return catalogue_spec(scenario)
+
+
+_EVALUATED: dict[tuple, Any] = {}
+
+
+def evaluate(func: Callable, dataset: Any, *args: Any, **options: Any) -> Any:
+    """``func(dataset, *args, **options)``, computed once per build and session: an evaluation
+    is a deterministic function of a build's files, and the table and the tests below ask for
+    several of the same ones (reading full-frame cal and rate files takes seconds)."""
+    key = (func.__module__, func.__qualname__, str(dataset.truth_dir), tuple(dataset.s3d),
+           tuple(id(a) for a in args), tuple(sorted(options.items())))
+    if key not in _EVALUATED:
+        _EVALUATED[key] = func(dataset, *args, **options)
+    return _EVALUATED[key]
+
+
+# ------------------------------------------------------------------ the table: every row's power
+
+
+def _load_checks() -> dict[str, ModuleType]:
+    """Known issue -> the module of its checks in ``checks/``."""
+    modules = {}
+    for path in sorted(checks_dir().glob("test_ns_ifu0*.py")):
+        issue = "NS-IFU0" + path.name[len("test_ns_ifu0")]
+        spec = importlib.util.spec_from_file_location(f"ifuqa_shipped_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules[issue] = module
+    return modules
+
+
+CHECKS = _load_checks()
+
+
+def _targets(row: PowerRow) -> list[str]:
+    module = CHECKS[row.issue]
+    return [name for name, _ in inspect.getmembers(module, inspect.isfunction)
+            if name.startswith("test_") and row.targets_check(name, row.issue)]
+
+
+CASES = [pytest.param(row, check, id=f"{row.issue}-{row.variant_name or row.scenario}-{check}")
+         for row in POWER_ROWS for check in _targets(row)]
+
+
+class _Judged:
+    """Stands in for the plugin's ``ifuqa_check`` fixture: runs the evaluation the check asks
+    for and keeps the results the check judges. A missing prerequisite (NotApplicable) is not
+    caught: a row that claims power must be measurable."""
+
+    def __init__(self) -> None:
+        self.results: list[MetricResult] = []
+
+    def evaluate(self, issue: str, func: Callable, dataset: Any, *args: Any,
+                 **kwargs: Any) -> Any:
+        del issue
+        return evaluate(func, dataset, *args, **kwargs)
+
+    def judge(self, *results: MetricResult) -> None:
+        self.results.extend(results)
+
+
+def _run_check(check: str, issue: str, dataset: Any) -> list[MetricResult]:
+    func = getattr(CHECKS[issue], check)
+    judged = _Judged()
+    fixtures = {"ifuqa_dataset": dataset, "ifuqa_check": judged, "ifuqa_thresholds": TH}
+    func(**{name: fixtures[name] for name in inspect.signature(func).parameters})
+    assert judged.results, f"{check} judged nothing"
+    return judged.results
+
+
+def test_every_row_targets_a_check() -> None:
+    assert {row.issue for row in POWER_ROWS} == set(CHECKS) == {f"NS-IFU0{i}" for i in range(1, 7)}
+    assert all(_targets(row) for row in POWER_ROWS)
+
+
+@pytest.mark.parametrize(("row", "check"), CASES)
+def test_check_passes_with_the_fix_and_fails_with_the_defect(pytestconfig, row: PowerRow,
+                                                             check: str) -> None:
+    fixed = build(pytestconfig, fixed_spec(row.scenario))
+    broken = build(pytestconfig, defect_spec(row, cache_root(pytestconfig)))
+    with_fix = _run_check(check, row.issue, fixed)
+    with_defect = _run_check(check, row.issue, broken)
+    assert [r.metric for r in with_fix] == [r.metric for r in with_defect]
+    for good, bad in zip(with_fix, with_defect, strict=True):
+        assert good.verdict == "pass", good.describe()
+        assert bad.verdict == "fail", f"{row.defect}: {bad.describe()}"
+
+
+# ------------------------------------------------------------------ NS-IFU01
 
 
 @pytest.fixture(scope="module")
 def bright(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(BRIGHT, with_scales=True))
-
-
-# ---------------------------------------------------------------------------- NS-IFU01
+    return build(pytestconfig, fixed_spec(BRIGHT))
 
 
 @pytest.fixture(scope="module")
 def bright_ns_ifu01(pytestconfig):
-    return _defect(pytestconfig, "NS-IFU01")
+    return build(pytestconfig, defect_spec(ROWS["NS-IFU01"], cache_root(pytestconfig)))
 
 
-def test_ns_ifu01_peak_depth_power(bright, bright_ns_ifu01):
-    fixed = ns_ifu01.peak_depth(bright, TH)
-    broken = ns_ifu01.peak_depth(bright_ns_ifu01, TH)
-    assert fixed.verdict == "pass", fixed.describe()
-    assert fixed.value <= 2.0
-    assert broken.verdict == "fail", broken.describe()
-    assert broken.value >= 10.0, broken.describe()
-
-
-def test_ns_ifu01_core_flags_power(bright, bright_ns_ifu01):
-    fixed = ns_ifu01.core_flags(bright, TH)
-    broken = ns_ifu01.core_flags(bright_ns_ifu01, TH)
-    assert fixed.verdict == "pass" and fixed.value <= 1.0, fixed.describe()
-    assert broken.verdict == "fail" and broken.value >= 10.0, broken.describe()
+def test_ns_ifu01_defect_flags_the_psf_core_and_digs_a_hole(bright, bright_ns_ifu01):
+    """Judging each exposure alone flags a large share of the undersampled PSF's core (jwst
+    #7712: "a significant fraction of the PSF is flagged"): >= 10 % of the core pixels, and the
+    peak of the cube drops >= 10 % below the reference; the IFU method flags < 1 %."""
+    assert evaluate(ns_ifu01.core_flags, bright, TH).value < 1.0
+    flagged = evaluate(ns_ifu01.core_flags, bright_ns_ifu01, TH)
+    assert flagged.value >= 10.0, flagged.describe()
+    depth = evaluate(ns_ifu01.peak_depth, bright_ns_ifu01, TH)
+    assert depth.value >= 10.0, depth.describe()
 
 
 def test_ns_ifu01_outliers_caught_with_the_fix(bright):
     """jwst's IFU method catches >= 90 % of the injected warm pixels above 10 sigma."""
-    result = ns_ifu01.warm_pixel_flags(bright, TH)
-    assert result.verdict == "pass" and result.value >= 90.0, result.describe()
+    result = evaluate(ns_ifu01.warm_pixel_flags, bright, TH)
+    assert result.details["pixels"] > 1000
+    assert result.value >= 90.0, result.describe()
 
 
 def test_ns_ifu01_transient_cosmic_rays_are_not_its_target(bright, bright_ns_ifu01):
     """Documented behaviour: the cross-dither minimum ignores single-exposure transients (the
     cosmic rays that ramp fitting missed); judging each exposure alone catches them — and the
     PSF peak with them (the NS-IFU01 defect)."""
-    fixed = ns_ifu01.residual_cosmic_ray_flags(bright, TH)
-    broken = ns_ifu01.residual_cosmic_ray_flags(bright_ns_ifu01, TH)
+    fixed = evaluate(ns_ifu01.residual_cosmic_ray_flags, bright, TH)
+    broken = evaluate(ns_ifu01.residual_cosmic_ray_flags, bright_ns_ifu01, TH)
     assert fixed.value < 10.0, fixed.describe()
     assert broken.value > 60.0, broken.describe()
 
 
-# The cosmic-ray check's power (ramps with 11 groups against ramps with two groups, where jump
-# detection cannot run) is tested in tests/test_processing.py together with the claims about the
-# chain's cosmic-ray rejection, so that one worker builds both ramp-simulated scenes in turn.
+# The cosmic-ray check's claims beyond its power (PSF core untouched, few spurious jumps) are in
+# tests/test_processing.py; its power is the second NS-IFU01 row of the table above.
 
 
 def test_ns_ifu01_cosmic_ray_check_skips_residual_model_scenes(bright):
     """Scenes without ramps hold only the hits jump detection would miss: the check says so."""
-    from ifuqa.evaluate import NotApplicable
-
     with pytest.raises(NotApplicable, match="ramps = true"):
         ns_ifu01.cosmic_ray_flags(bright, TH)
 
 
-def test_ns_ifu01_hole_without_truth_power(bright, bright_ns_ifu01):
-    """The truth-free hole metric (what runs on a user's cube) also separates the two."""
-    fixed = ns_ifu01.hole(bright, TH)
-    broken = ns_ifu01.hole(bright_ns_ifu01, TH)
-    assert fixed.verdict == "pass", fixed.describe()
-    assert broken.value > fixed.value + 5.0, (fixed.describe(), broken.describe())
+# ------------------------------------------------------------------ NS-IFU02
 
 
-# ---------------------------------------------------------------------------- NS-IFU02
+def test_ns_ifu02_flux_density_defect_follows_the_spaxel_area(pytestconfig):
+    """A point source in flux density into cube building (which assumes surface brightness)
+    comes out scaled by 1 / spaxel area: the extracted/true ratio quadruples each time the
+    spaxel halves (0.2" -> 0.1" -> 0.05"), and is ~8 % high at the default 0.1" (KNOWN_ISSUES:
+    10-15 % in flight). With the fix it is 1 at every scale within 0.2 %."""
+    row = ROWS["NS-IFU02"]
+    fixed = evaluate(ns_ifu02.flux_vs_spaxel_scale, build(pytestconfig, fixed_spec(row.scenario)),
+                     TH)
+    broken = evaluate(ns_ifu02.flux_vs_spaxel_scale,
+                      build(pytestconfig, defect_spec(row, cache_root(pytestconfig))), TH)
+    ratio = broken.details["ratio_by_scale"]
+    assert ratio["0.05"] / ratio["0.1"] == pytest.approx(4.0, rel=0.01), ratio
+    assert ratio["0.1"] / ratio["0.2"] == pytest.approx(4.0, rel=0.01), ratio
+    assert 1.03 < ratio["0.1"] < 1.2, ratio
+    np.testing.assert_allclose(list(fixed.details["ratio_by_scale"].values()), 1.0, atol=0.002)
 
 
-@pytest.fixture(scope="module")
-def bright_ns_ifu02(pytestconfig):
-    return _defect(pytestconfig, "NS-IFU02")
+# ------------------------------------------------------------------ NS-IFU03
 
 
-def test_ns_ifu02_flux_vs_spaxel_scale_power(bright, bright_ns_ifu02):
-    fixed = ns_ifu02.flux_vs_spaxel_scale(bright, TH)
-    broken = ns_ifu02.flux_vs_spaxel_scale(bright_ns_ifu02, TH)
-    assert fixed.verdict == "pass", fixed.describe()
-    assert broken.verdict == "fail", broken.describe()
-    assert broken.value >= 5.0
+def test_ns_ifu03_cleaning_removes_a_low_frequency_undulation(pytestconfig):
+    """The fixed and defect datasets share the simulation (same photons, same read noise): the
+    uncleaned x1d against the cleaned one isolates what NSClean removes, a 1-20 cycles/um
+    undulation well above the noise (Fourier ratio > 4, amplitude > 2 x its noise; measured
+    1.6 % against 0.6 %) — the NS-IFU03 symptom in a faint source's spectrum."""
+    row = ROWS["NS-IFU03"]
+    fixed = read_spectrum(build(pytestconfig, fixed_spec(row.scenario)).x1d[0])
+    broken = read_spectrum(build(pytestconfig, defect_spec(row, cache_root(pytestconfig))).x1d[0])
+    np.testing.assert_array_equal(fixed.wavelength_um, broken.wavelength_um)
+    removed = undulation_amplitude(broken.wavelength_um, broken.flux_jy,
+                                   reference_jy=fixed.flux_jy)
+    assert removed.details["fourier_ratio"] > 4.0, removed.describe()
+    assert removed.value > 2.0 * removed.details["noise_percent"], removed.describe()
 
 
-def test_ns_ifu02_flux_against_truth_power(bright, bright_ns_ifu02):
-    fixed = ns_ifu02.flux_against_truth(bright, TH)
-    broken = ns_ifu02.flux_against_truth(bright_ns_ifu02, TH)
-    assert fixed.verdict == "pass" and fixed.value <= 2.0, fixed.describe()
-    assert broken.verdict == "fail", broken.describe()
-
-
-# ---------------------------------------------------------------------------- NS-IFU03
-
-
-@pytest.fixture(scope="module")
-def faint(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(FAINT, with_reference=False))
-
-
-@pytest.fixture(scope="module")
-def faint_ns_ifu03(pytestconfig):
-    return _defect(pytestconfig, "NS-IFU03")
-
-
-def test_ns_ifu03_banding_power(faint, faint_ns_ifu03):
-    fixed = ns_ifu03.banding(faint, TH)
-    broken = ns_ifu03.banding(faint_ns_ifu03, TH)
-    assert fixed.verdict == "pass" and fixed.value <= 0.2, fixed.describe()
-    assert broken.verdict == "fail", broken.describe()
-
-
-def test_ns_ifu03_cleaning_reduces_undulation(faint, faint_ns_ifu03):
-    """1/f residuals show up as low-frequency undulation of the faint source's spectrum."""
-    fixed = ns_ifu03.undulation(faint, TH)
-    broken = ns_ifu03.undulation(faint_ns_ifu03, TH)
-    assert fixed.verdict == "pass", fixed.describe()
-    assert broken.value > fixed.value, (fixed.describe(), broken.describe())
-
-
-# ---------------------------------------------------------------------------- NS-IFU04
+# ------------------------------------------------------------------ NS-IFU04
 
 
 @pytest.fixture(scope="module")
 def offset(pytestconfig):
-    return build(pytestconfig, SyntheticSpec(OFFSET, with_reference=False))
+    return build(pytestconfig, fixed_spec(ROWS["NS-IFU04"].scenario))
 
 
 @pytest.fixture(scope="module")
 def offset_ns_ifu04(pytestconfig):
-    return _defect(pytestconfig, "NS-IFU04")
-
-
-def test_ns_ifu04_centring_power(offset, offset_ns_ifu04):
-    fixed_offset, fixed_loss = ns_ifu04.centring(offset, TH)
-    broken_offset, broken_loss = ns_ifu04.centring(offset_ns_ifu04, TH)
-    assert fixed_offset.verdict == "pass" and fixed_loss.verdict == "pass"
-    assert broken_offset.verdict == "fail", broken_offset.describe()
-    assert broken_loss.verdict == "fail", broken_loss.describe()
+    return build(pytestconfig, defect_spec(ROWS["NS-IFU04"], cache_root(pytestconfig)))
 
 
 def test_ns_ifu04_offset_recovered_within_10_mas(offset_ns_ifu04):
     """The nominal aperture sits on the target; the source is 0.15" away (the injected pointing
-    offset): the measured offset recovers it within 10 mas, and the flux loss is reported."""
-    measured, loss = ns_ifu04.centring(offset_ns_ifu04, TH)
+    offset): the measured offset recovers it within 10 mas."""
+    measured, _ = evaluate(ns_ifu04.centring, offset_ns_ifu04, TH)
     injected = np.hypot(*offset_ns_ifu04.truth.pointing_offset_arcsec) * 1000.0
+    assert injected == pytest.approx(150.0)
     assert abs(measured.value - injected) <= 10.0, measured.describe()
-    assert loss.value > 2.0, loss.describe()
-    assert np.isfinite(loss.value)
 
 
 def test_ns_ifu04_centroid_matches_truth(offset):
-    result = ns_ifu04.centroid_accuracy(offset)
+    result = evaluate(ns_ifu04.centroid_accuracy, offset)
     assert result.value <= 10.0, result.describe()
 
 
-# ---------------------------------------------------------------------------- NS-IFU05
+def test_ns_ifu04_off_source_x1d_falls_short_in_every_bin(offset_ns_ifu04):
+    """An x1d extracted 150 mas off the source carries less flux than the cube's
+    aperture-corrected total at every wavelength (short, never over)."""
+    broken = evaluate(ns_ifu04.curve_of_growth_total, offset_ns_ifu04, TH)
+    assert np.all(broken.details["deviation_percent"] < 0), broken.details["deviation_percent"]
 
 
-@pytest.fixture(scope="module")
-def bright_ns_ifu05_small_aperture(pytestconfig):
-    """No mitigation (one dither position) and a single-spaxel extraction: r = 0.05" (half a
-    spaxel) on the brightest spaxel."""
-    return _defect(pytestconfig, "NS-IFU05")
+# ------------------------------------------------------------------ NS-IFU05
 
 
-def test_ns_ifu05_wiggle_power(bright, bright_ns_ifu05_small_aperture):
-    fixed = ns_ifu05.aperture_wiggle(bright, TH)
-    broken = ns_ifu05.aperture_wiggle(bright_ns_ifu05_small_aperture, TH)
-    assert fixed.verdict == "pass", fixed.describe()
-    assert broken.verdict == "fail", broken.describe()
-
-
-def test_ns_ifu05_mitigation_beats_single_spaxel_by_3x(bright, bright_ns_ifu05_small_aperture):
+def test_ns_ifu05_mitigation_beats_single_spaxel_by_3x(pytestconfig, bright):
     """Law et al. (2023): a 4-point dither with r >= 1.5 FWHM keeps wiggles < 1 %; a single
-    spaxel without mitigation shows at least 3x more."""
-    mitigated = ns_ifu05.aperture_wiggle(bright, TH)  # 4-point dither, r = 2 FWHM
-    single = ns_ifu05.spaxel_wiggle(bright_ns_ifu05_small_aperture, TH)
-    assert mitigated.value < 1.0, mitigated.describe()
-    assert single.value >= 3.0 * mitigated.value, (single.describe(), mitigated.describe())
+    spaxel without mitigation shows at least 3x more. The mitigated aperture spectrum's wiggle
+    is consistent with zero (its noise-corrected amplitude is 0.00 %), so it is judged by its
+    upper limit, amplitude + 2 sigma of the wiggle-band noise; the single spaxel's wiggle is a
+    detection (Fourier ratio > 10)."""
+    mitigated = evaluate(ns_ifu05.aperture_wiggle, bright, TH)  # 4-point dither, r = 2 FWHM
+    upper = mitigated.value + 2.0 * mitigated.details["noise_percent"]
+    assert upper < 1.0, mitigated.describe()
+    single = evaluate(ns_ifu05.spaxel_wiggle,
+                      build(pytestconfig, defect_spec(ROWS["NS-IFU05"], cache_root(pytestconfig))),
+                      TH)
+    assert single.details["fourier_ratio"] > 10.0, single.describe()
+    assert single.value >= 3.0 * upper, (single.describe(), mitigated.describe())
 
 
-# ---------------------------------------------------------------------------- NS-IFU06
+# ------------------------------------------------------------------ NS-IFU06
 
-DRIFTS = {0: [0.0, 0.0], 20: [12.0, 16.0], 40: [24.0, 32.0]}
+DRIFTS = {0: ("drift_0mas", [0.0, 0.0]), 20: ("drift_point_g235m", None),
+          40: ("drift_40mas", [24.0, 32.0])}
+"""Scene of each injected drift (mas, peak to peak over 1.8-2.5 um): the catalogue scene, and
+variants of it without a drift and with twice its drift (the power-matrix row)."""
+
+
+def _drift_scene(config: pytest.Config, mas: int) -> str:
+    name, drift = DRIFTS[mas]
+    if drift is None:
+        return name
+    return scenario_variant(config, "drift_point_g235m", name, source_drift_mas=drift,
+                            wavelength_range_um=[1.8, 2.5])
 
 
 @pytest.fixture(scope="module", params=sorted(DRIFTS))
 def drifting(request, pytestconfig):
     mas = request.param
-    path = scenario_variant(pytestconfig, "drift_point_g235m", f"drift_{mas}mas",
-                            source_drift_mas=DRIFTS[mas], wavelength_range_um=[1.8, 2.5])
-    return mas, build(pytestconfig, SyntheticSpec(path, with_reference=False))
+    return mas, build(pytestconfig, fixed_spec(_drift_scene(pytestconfig, mas)))
 
 
 def test_ns_ifu06_drift_recovered_within_3_mas(drifting):
     mas, dataset = drifting
-    accuracy = ns_ifu06.drift_accuracy(dataset, TH)
+    accuracy = evaluate(ns_ifu06.drift_accuracy, dataset, TH)
     assert accuracy.value <= 3.0, accuracy.describe()
-    drift = ns_ifu06.drift(dataset, TH)
+    drift = evaluate(ns_ifu06.drift, dataset, TH)
     # the fitted band is slightly narrower than the simulated one
     assert abs(drift.value - mas * _band_fraction(dataset, drift)) <= 3.0, drift.describe()
     assert drift.verdict == ("fail" if mas == 40 else "pass"), drift.describe()
@@ -240,8 +311,9 @@ def _band_fraction(dataset, drift) -> float:
 
 
 def test_ns_ifu06_power_row_is_the_40_mas_scene(pytestconfig):
-    """The power matrix's NS-IFU06 defect dataset is the 40 mas build above."""
-    path = scenario_variant(pytestconfig, "drift_point_g235m", "drift_40mas",
-                            source_drift_mas=DRIFTS[40], wavelength_range_um=[1.8, 2.5])
-    assert defect_spec(ROWS["NS-IFU06"], cache_root(pytestconfig)) == SyntheticSpec(
-        path, with_reference=False)
+    """The power matrix's NS-IFU06 defect dataset is the 40 mas build above, its fixed dataset
+    the catalogue scene of 20 mas."""
+    row = ROWS["NS-IFU06"]
+    assert row.scenario == _drift_scene(pytestconfig, 20)
+    assert defect_spec(row, cache_root(pytestconfig)) == fixed_spec(_drift_scene(pytestconfig,
+                                                                                 40))

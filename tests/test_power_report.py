@@ -62,13 +62,15 @@ def test_a_check_without_power_fails_the_run_and_is_reported(pytester: pytest.Py
     powers = re.findall(r"<td class='ifuqa-power-([a-z-]+)'", section.group(0))
     assert powers == ["no", "no"]
     assert "0 of 2 targeted metrics have power" in section.group(0)
+    assert re.search(r'<img id="ifuqa-power-matrix-figure"[^>]*src="data:image/png;base64,',
+                     page)
     # the defect dataset is not a column of the known issue × dataset summary
     summary = re.search(r'id="ifuqa-summary-matrix".*?</table>', page, re.S).group(0)
     assert "NS-IFU04]" not in summary
 
 
 def test_report_says_when_the_power_matrix_was_not_measured(pytester: pytest.Pytester,
-                                                            tmp_path) -> None:
+                                                            tmp_path: Path) -> None:
     """A synthetic run without --ifuqa-power-matrix says so in the report (no build needed:
     every check is deselected)."""
     report = tmp_path / "report.html"

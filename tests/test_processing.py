@@ -11,7 +11,6 @@ import pytest
 from astropy.io import fits
 from filelock import FileLock
 
-from ifuqa.builds.power_rows import defect_spec
 from ifuqa.builds.synthetic import SyntheticSpec, simulation_dir
 from ifuqa.metrics.spectra import convolve_to_resolution
 from ifuqa.process.chain import process
@@ -63,6 +62,9 @@ def test_default_aperture_flux_within_2_percent(noiseless_bright, tmp_path):
 
 
 def test_flux_density_defect_scales_with_spaxel_area(noiseless_bright, tmp_path):
+    """Cube building takes a flux density for a surface brightness: the extracted/true flux
+    comes out proportional to 1 / spaxel area, fourfold per halving of the spaxel (within 1 %),
+    and above 1 at the default 0.1" (KNOWN_ISSUES: 10-15 % too high)."""
     truth = read_truth(noiseless_bright)
     medians = {}
     for scale in (0.05, 0.1, 0.2):
@@ -73,8 +75,9 @@ def test_flux_density_defect_scales_with_spaxel_area(noiseless_bright, tmp_path)
         with fits.open(result.cube_file) as hdul:
             assert hdul[0].header["IFQ_DEF"] == "NS-IFU02"
             assert hdul["SCI"].header["BUNIT"] == "MJy"
-    spread = (max(medians.values()) - min(medians.values())) / np.mean(list(medians.values()))
-    assert spread >= 0.05, medians
+    assert medians[0.05] / medians[0.1] == pytest.approx(4.0, rel=0.01), medians
+    assert medians[0.1] / medians[0.2] == pytest.approx(4.0, rel=0.01), medians
+    assert 1.03 < medians[0.1] < 1.2, medians
 
 
 def test_cleaning_lowers_banding_fivefold(pytestconfig):
@@ -92,46 +95,28 @@ def test_cleaning_lowers_banding_fivefold(pytestconfig):
     assert after <= before / 5, (before, after)
 
 
-def test_outlier_detection_keeps_the_psf_core_and_catches_outliers(pytestconfig):
-    from ifuqa.evaluate import ns_ifu01
-    from ifuqa.verdicts.thresholds import Thresholds
-
-    fixed = build(pytestconfig, SyntheticSpec(BRIGHT, with_scales=True))
-    broken = build(pytestconfig, SyntheticSpec(BRIGHT, defects=("NS-IFU01",)))
-    th = Thresholds.defaults()
-    assert ns_ifu01.warm_pixel_flags(fixed, th).value >= 90.0
-    assert ns_ifu01.core_flags(fixed, th).value <= 1.0
-    assert ns_ifu01.core_flags(broken, th).value >= 10.0
-
-
 RAMPS = "cosmic_rays_g395h_ramps"
 
 
 def test_cosmic_rays_caught_without_flagging_the_psf_core(pytestconfig):
     """Every hit simulated in the ramps, jwst's jump step then IFU outlier detection: >= 90 % of
-    the cosmic-ray pixels above 10 sigma are flagged, <= 1 % of PSF-core pixels are flagged as
-    outliers, and <= 1 % carry a jump flag that no cosmic ray explains. The check's power: with
-    two groups per integration (the power-matrix row's scene) jump detection cannot run and the
-    check fails."""
+    the > 10 000 cosmic-ray pixels above 10 sigma are flagged, <= 1 % of PSF-core pixels are
+    flagged as outliers, and <= 1 % carry a jump flag that no cosmic ray explains. (The check's
+    power, against two groups per integration where jump detection cannot run, is the
+    cosmic-ray row of the table in tests/test_power_matrix.py.)"""
     from scipy import ndimage
     from stdatamodels.jwst import datamodels
 
-    from ifuqa.builds.power_rows import POWER_ROWS
     from ifuqa.evaluate import ns_ifu01
     from ifuqa.metrics.flags import core_flag_fraction
     from ifuqa.products.discovery import product_stem
     from ifuqa.verdicts.thresholds import Thresholds
 
-    row = next(r for r in POWER_ROWS if r.only == ("test_cosmic_rays_caught",))
-    assert row.scenario == RAMPS
-    two_groups = build(pytestconfig, defect_spec(row, cache_root(pytestconfig)))
-    broken = ns_ifu01.cosmic_ray_flags(two_groups, Thresholds.defaults())
-    assert broken.verdict == "fail" and broken.value < 10.0, broken.describe()
     dataset = build(pytestconfig, SyntheticSpec(RAMPS, with_reference=False))
     th = Thresholds.defaults()
     caught = ns_ifu01.cosmic_ray_flags(dataset, th)
-    assert caught.verdict == "pass" and caught.value >= 90.0, caught.describe()
     assert caught.details["pixels"] > 10_000
+    assert caught.value >= 90.0, caught.describe()
     core = ns_ifu01.core_flags(dataset, th)
     assert core.verdict == "pass" and core.value <= 1.0, core.describe()
 

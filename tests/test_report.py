@@ -1,12 +1,15 @@
-"""Report figures and tables: the per-spaxel-scale flux figure and the power matrix (fast, no
-builds)."""
+"""Report figures and tables: which figure a metric's own plot data select, the HTML tables
+rendered from the templates (with dict or Record records), the compare page, and the power
+matrix (fast, no builds). The figures' look is compared with baselines in
+tests/test_report_figures.py."""
 
 from __future__ import annotations
 
 import ast
 import base64
-import io
 import re
+import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,18 +18,26 @@ from ifuqa._pytest.options import checks_dir
 from ifuqa._pytest.parametrize import power_params
 from ifuqa.builds.power_rows import POWER_ROWS, defect_spec, power_datasets
 from ifuqa.metrics.spectra import flux_scale_dependence
+from ifuqa.report.compare_page import render_compare_page
 from ifuqa.report.figures import figure_png, power_matrix_png
-from ifuqa.report.html import power_matrix_html
+from ifuqa.report.html import (
+    applicability_html,
+    power_matrix_html,
+    report_summary_html,
+    summary_matrix_html,
+)
+from ifuqa.verdicts.compare import Row
 from ifuqa.verdicts.power import PowerRow, power_matrix
+from ifuqa.verdicts.record import Record
 
 ROWS = {row.issue: row for row in POWER_ROWS if not row.only}
 """Each issue's main row (a row with ``only`` adds power for named checks of its issue)."""
 
 
-def _image(png: bytes) -> np.ndarray:
-    import matplotlib.image as mpimg
-
-    return mpimg.imread(io.BytesIO(png), format="png")
+def _width(png: bytes) -> int:
+    """Width in pixels of a PNG (from its header)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])[0]
 
 
 def _scale_plot(seed: int = 0) -> dict:
@@ -59,17 +70,12 @@ def test_scale_dependence_carries_binned_ratio_per_scale_and_keeps_its_value() -
     np.testing.assert_allclose(with_bins.plot["scale_wavelength_um"][0], wave)
 
 
-def test_per_scale_figure_is_drawn_with_one_curve_per_scale() -> None:
+def test_per_scale_plot_data_select_the_two_panel_figure() -> None:
     plot = _scale_plot()
     png = figure_png("flux_vs_spaxel_scale", "NS-IFU02 flux_vs_spaxel_scale", plot)
-    img = _image(png)
-    assert img.shape[1] == int(7.6 * 80)  # the two-panel per-scale figure, not the fallback
-    # the three scale colours (matplotlib C0, C1, C2) are all drawn
-    rgb = (img[..., :3] * 255).round().astype(int).reshape(-1, 3)
-    for colour in ((31, 119, 180), (255, 127, 14), (44, 160, 44)):
-        assert (np.abs(rgb - colour).sum(axis=1) < 30).sum() > 50, colour
+    assert _width(png) == int(7.6 * 80)  # the two-panel per-scale figure, not the fallback
     legacy = {k: plot[k] for k in ("spaxel_arcsec", "ratio")}
-    assert _image(figure_png("flux_vs_spaxel_scale", "t", legacy)).shape[1] == int(6.4 * 80)
+    assert _width(figure_png("flux_vs_spaxel_scale", "t", legacy)) == int(6.4 * 80)
 
 
 # ------------------------------------------------------------------ recall figure
@@ -87,9 +93,9 @@ def test_recall_carries_its_completeness_curve_and_draws_it() -> None:
     centres = np.sqrt(result.plot["sigma_edges"][:-1] * result.plot["sigma_edges"][1:])
     assert np.all(by_bin[centres < 3] == 0) and np.all(by_bin[centres > 8] == 100)
     assert int(np.sum(result.plot["pixels_by_sigma"])) == significance.size
-    img = _image(figure_png("cosmic_ray_recall", "NS-IFU01 cosmic_ray_recall", result.plot))
-    rgb = (img[..., :3] * 255).round().astype(int).reshape(-1, 3)
-    assert (np.abs(rgb - (31, 119, 180)).sum(axis=1) < 30).sum() > 50  # the recall curve
+    # the metric's plot data hold every key its registered figure needs
+    png = figure_png("cosmic_ray_recall", "NS-IFU01 cosmic_ray_recall", result.plot)
+    assert png is not None and _width(png) == int(6.4 * 80)
 
 
 # ------------------------------------------------------------------ power matrix
@@ -164,16 +170,102 @@ def test_power_matrix_html_cells_carry_verdicts_values_and_units() -> None:
     assert embedded and base64.b64decode(embedded.group(1)) == png
 
 
-def test_power_matrix_png_has_a_row_per_line() -> None:
-    small = power_matrix(_records(), LAYOUT)
-    many = power_matrix(_records() + [
-        _rec(FIX, "test_x", f"metric_{i}", 1.0, "pass") for i in range(6)], LAYOUT)
-    a, b = _image(power_matrix_png(small)), _image(power_matrix_png(many))
-    assert a.shape[0] < b.shape[0]
-    rgb = (a[..., :3] * 255).round().astype(int).reshape(-1, 3)
-    green, red = np.array((46, 125, 50)), np.array((198, 40, 40))
-    assert (np.abs(rgb - green).sum(axis=1) < 10).sum() > 500  # pass cells
-    assert (np.abs(rgb - red).sum(axis=1) < 10).sum() > 500  # the defect's fail cell
+def test_power_matrix_png_is_embedded_only_when_given() -> None:
+    lines = power_matrix(_records(), LAYOUT)
+    assert "ifuqa-power-matrix-figure" not in power_matrix_html(lines)
+
+
+# ------------------------------------------------------------------ tables from templates
+
+
+def test_summary_matrix_is_the_same_from_dicts_and_records() -> None:
+    dicts = _records()
+    records = [Record(**d) for d in dicts]
+    page = summary_matrix_html(dicts)
+    assert summary_matrix_html(records) == page
+    assert page.count('id="ifuqa-summary-matrix"') == 1
+    cells = re.findall(r"<td class='ifuqa-([a-z]+)' title='[a-z]+'[^>]*>(.*?)</td>", page)
+    # NS-IFU04 on the defect dataset: the worst verdict of its records, each metric listed
+    assert ("fail", "extraction_offset: 150 mas (limit 30) fail") in cells
+    assert ("pass", "extraction_offset: 6.2 mas (limit 30) pass<br>centroid_vs_truth: 0.1 mas "
+                    "(limit 30) pass") in cells
+    assert page.count("<td style='padding:4px'>–</td>") == 2  # NS-IFU01 on 2 datasets
+
+
+def test_tables_escape_what_they_show() -> None:
+    rec = _rec("<script>x</script>", "test_aperture_on_source", "extraction_offset", None,
+               "skip")
+    page = summary_matrix_html([rec])
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    table = applicability_html({"obs1": {"NS-IFU01": {"status": "at risk",
+                                                      "reason": "it's <jwst> 'old'"}}})
+    assert "ifuqa-app-at-risk" in table and "<jwst>" not in table
+    assert "title='it&#39;s &lt;jwst&gt; &#39;old&#39;'" in table  # a quote cannot end title
+
+
+def test_report_summary_says_what_was_and_was_not_measured() -> None:
+    records = _records()
+    apps = {FIX: {"NS-IFU04": {"status": "affected", "reason": "why"}}}
+    off = report_summary_html(records, apps, power_option="--ifuqa-power-matrix")
+    assert "id='ifuqa-power-off'" in off and "<code>--ifuqa-power-matrix</code>" in off
+    assert off.index("ifuqa-summary-matrix") < off.index("ifuqa-power-off") < off.index(
+        "ifuqa-applicability")
+    assert "ifuqa-power" not in report_summary_html(records, {}).replace(
+        "ifuqa-power-", "")  # a user's data: no power matrix, no suggestion
+    lines = power_matrix(records, LAYOUT)
+    on = report_summary_html(records, {}, power_lines=lines, power_has_rows=True)
+    section = re.search(r'<h2 id="ifuqa-power">.*?</table>', on, re.S)
+    assert section and "class='ifuqa-power-yes'" in section.group(0)
+    assert 'id="ifuqa-power-matrix-figure"' in on and "ifuqa-power-off" not in on
+    assert "no scenario of this run has a defect row" in report_summary_html(
+        [], {}, power_lines=[], power_has_rows=False)
+    assert "no check of its rows ran" in report_summary_html(
+        [], {}, power_lines=[], power_has_rows=True)
+    assert report_summary_html([], {}).strip() == ""
+
+
+def test_templates_are_package_data() -> None:
+    from importlib.resources import files
+
+    templates = files("ifuqa.report") / "templates"
+    names = {p.name for p in templates.iterdir()}
+    assert {"summary_matrix.html.j2", "applicability.html.j2", "power_matrix.html.j2",
+            "report_summary.html.j2", "compare_page.html.j2"} <= names
+
+
+# ------------------------------------------------------------------ ifuqa compare --html
+
+
+def _rows() -> list[Row]:
+    return [Row("regressed", "NS-IFU05", "test_wiggles", "alpha", "wiggle_amplitude", "%", 0.4,
+                0.9, 0.5, 0.05, "ns_ifu05.wiggle_amplitude: ±0.05 %"),
+            Row("new", "NS-IFU06", "test_drift", "<beta>", "centroid_drift", "mas", None, 3.0,
+                None, None, "ns_ifu06.centroid_drift: ±2 mas"),
+            Row("same", "NS-IFU01", "test_flags", "alpha", "psf_core_flagged", "", 0.0, 0.0, 0.0,
+                1.0, "default")]
+
+
+def test_compare_page_shows_both_runs_and_every_row() -> None:
+    a = {"versions": {"jwst": "1.18.0", "crds_context": "jwst_1322.pmap", "other": "x"}}
+    page = render_compare_page(_rows(), a, {}, ("runs/a.json", "runs/b.json"))
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page  # self-contained
+    assert "A (reference): runs/a.json — jwst 1.18.0, crds_context jwst_1322.pmap" in page
+    assert "B: runs/b.json — unknown" in page
+    assert "1 regressed, 0 lost, 0 improved, 1 same, 0 gained, 0 skipped, 1 new, 0 missing" in page
+    assert page.count("<tr class=") == 3 and "<tr class='regressed'>" in page
+    cells = re.findall(r"<td class='num'>([^<]*)</td>", page)
+    assert cells[:4] == ["0.4 %", "0.9 %", "+0.5 (+125.0 %)", "±0.05 %"]
+    assert cells[4:8] == ["-", "3 mas", "-", "-"]
+    assert "&lt;beta&gt;" in page and "<beta>" not in page
+
+
+def test_compare_page_reads_rows_as_objects_or_mappings() -> None:
+    from dataclasses import asdict
+
+    rows = _rows()
+    names = ("a", "b")
+    assert render_compare_page([asdict(r) for r in rows], {}, {}, names) == render_compare_page(
+        rows, {}, {}, names)
 
 
 # ------------------------------------------------------------------ which checks run where
@@ -241,7 +333,7 @@ def test_a_check_exempt_from_its_main_row_is_targeted_elsewhere_or_says_why_not(
     assert [(line.check, line.power) for line in lines] == [("test_cosmic_rays_caught", "yes")]
 
 
-def test_power_datasets_follow_the_selected_scenarios(tmp_path) -> None:
+def test_power_datasets_follow_the_selected_scenarios(tmp_path: Path) -> None:
     chosen = power_datasets(["pointing_offset_g395h", "drift_point_g235m"], tmp_path)
     assert [row.issue for row, _ in chosen] == ["NS-IFU04", "NS-IFU06"]
     (_, offset), (_, drift) = chosen
@@ -254,7 +346,7 @@ def test_power_datasets_follow_the_selected_scenarios(tmp_path) -> None:
     assert power_datasets(["extended_g235h"], tmp_path) == []
 
 
-def test_a_row_spec_is_stable(tmp_path) -> None:
+def test_a_row_spec_is_stable(tmp_path: Path) -> None:
     row = PowerRow("NS-IFU06", "drift_point_g235m", "drift", variant=(
         ("source_drift_mas", [24.0, 32.0]),), variant_name="v")
     first = defect_spec(row, tmp_path)

@@ -25,7 +25,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 @pytest.fixture(scope="module")
-def report(pytestconfig, tmp_path_factory) -> Path:
+def report(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report of three known issues' checks on one scenario with the power matrix (its
     NS-IFU02 row: the defect dataset shares the cache with tests/test_power_matrix.py), made
     under xdist (-n 2)."""

@@ -27,9 +27,9 @@ from ifuqa.process.stages.point_cloud import (
 )
 from ifuqa.process.stages.trace_oversampling import (
     TraceModelParameters,
-    _alpha_os,
-    _cutouts,
     oversample_exposure,
+    oversampled_alpha,
+    slice_cutouts,
 )
 
 WINDOW = (3.70, 4.00)
@@ -54,7 +54,7 @@ def _render(pixmap, disperser, offset=OFFSET):
     """Noiseless calibrated (MJy/sr) point-source image of the window; zero errors."""
     from ifuqa.instrument.psf import load_psf
     from ifuqa.scenario import parse_scenario
-    from ifuqa.simulate.observation import _sources
+    from ifuqa.simulate.observation import source_models
     from ifuqa.simulate.render import render_pixels
 
     scenario = parse_scenario({
@@ -63,7 +63,8 @@ def _render(pixmap, disperser, offset=OFFSET):
         "readout": "NRSIRS2RAPID", "seed": 7,
         "sources": [{"kind": "point", "offset": list(offset), "flux_mjy": FLUX_MJY,
                      "spectral_index": -1.0}]})
-    sources = _sources(scenario, disperser, load_psf(scenario.psf, disperser.wavelength_range_um))
+    psf = load_psf(scenario.psf, disperser.wavelength_range_um)
+    sources = source_models(scenario, disperser, psf)
     rate_e = render_pixels(pixmap, sources, (0.0, 0.0))
     rate_dn = pixmap.to_image(rate_e / GAIN_E_PER_DN["NRS1"])
     cal = calibrate_pixels(rate_dn, np.zeros_like(rate_dn), pixmap)
@@ -122,10 +123,10 @@ def test_alpha_of_oversampled_rows_matches_jwst_interpolation(scene, pixmap):
     input alpha map must reproduce the model's alpha at the fractional rows."""
     flux, err, _ = scene
     values = flux[pixmap.y, pixmap.x]
-    cut = _cutouts(pixmap, values, err[pixmap.y, pixmap.x], np.ones(pixmap.size))[2]
+    cut = slice_cutouts(pixmap, values, err[pixmap.y, pixmap.x], np.ones(pixmap.size))[2]
     res = trace_model_oversample(cut.flux, np.where(cut.region > 0, 1.0, np.nan), cut.alpha,
                                     cut.region, alpha_os=None, fit_regions=[])
-    model = _alpha_os(cut, 2)
+    model = oversampled_alpha(cut, 2)
     inside = np.isfinite(res.alpha_os) & (res.region_map > 0)
     # between the first and last pixel centre of each column; beyond them np.interp clamps
     rows = np.where(cut.region > 0, np.arange(cut.region.shape[0])[:, None], np.nan)
@@ -200,13 +201,14 @@ def test_cutouts_reproduce_jwst_on_the_whole_image(pixmap, disperser):
                                       alpha_os=alpha_os)
     assert sum(len(m) for m in whole.spline_models.values()) == ours.fitted_columns > 0
     assert set(ours.fitted_slices) == {k - 1 for k, m in whole.spline_models.items() if m}
-    cuts = {c.slice_index: c for c in _cutouts(small, flux[small.y, small.x],
-                                                np.ones(small.size), np.ones(small.size))}
+    cuts = {c.slice_index: c for c in slice_cutouts(small, flux[small.y, small.x],
+                                                     np.ones(small.size), np.ones(small.size))}
     stats = trace_fit_statistics(flux[small.y, small.x])
     for k, cut in cuts.items():
         mine = trace_model_oversample(cut.flux, np.where(cut.region > 0, 1.0, np.nan),
-                                         cut.alpha, cut.region, alpha_os=_alpha_os(cut, 2),
-                                         statistics=stats).spline_models[k + 1]
+                                      cut.alpha, cut.region,
+                                      alpha_os=oversampled_alpha(cut, 2),
+                                      statistics=stats).spline_models[k + 1]
         jwst = whole.spline_models[k + 1]
         assert sorted(c + cut.x0 - x0 for c in mine) == sorted(jwst)
         for c, m in mine.items():

@@ -14,7 +14,7 @@ import pytest
 
 from ifuqa.builds.analytic_products import PointCubeSpec, write_point_cube, write_point_x1d
 from ifuqa.evaluate import NotApplicable, ns_ifu01, ns_ifu04, ns_ifu05, ns_ifu06
-from ifuqa.products import ProductError, read_cube
+from ifuqa.products import ProductError, read_cube, read_spectrum
 from ifuqa.products.applicability import (
     AFFECTED,
     AT_RISK,
@@ -25,6 +25,7 @@ from ifuqa.products.applicability import (
     read_header,
 )
 from ifuqa.products.dataset import Dataset
+from ifuqa.products.read import fits_wavelengths_um
 from ifuqa.verdicts.thresholds import Thresholds
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -153,11 +154,13 @@ def test_drift_check_uses_the_cube_wcs(products: dict[str, Dataset]) -> None:
     still = ns_ifu06.drift(products["good"], TH)
     assert still.verdict == "pass" and still.value < 2
     moving = ns_ifu06.drift(products["drift"], TH)
-    expected = float(np.hypot(0.6, 0.4)) * 100.0  # spaxels × 100 mas, over the full band
-    fitted_band = moving.details.get("band_fraction", None)
+    # the injected 0.6 x 0.4 spaxel (x 100 mas) drift is linear over the whole band; the fit
+    # spans the band between the first and last wavelength bins' centres
+    wave = read_cube(products["drift"].s3d[0]).wavelength_um
+    fitted = moving.plot["wavelength_um"]
+    expected = float(np.hypot(0.6, 0.4)) * 100.0 * (fitted[-1] - fitted[0]) / (wave[-1] - wave[0])
     assert moving.verdict == "fail", moving.describe()
-    assert 0.7 * expected < moving.value <= 1.05 * expected, (moving.value, expected,
-                                                              fitted_band)
+    assert moving.value == pytest.approx(expected, abs=1.0), (moving.value, expected)
 
 
 def test_curve_of_growth_check(products: dict[str, Dataset]) -> None:
@@ -298,9 +301,12 @@ def test_bad_products_are_reported_and_the_run_goes_on(pytester: pytest.Pytester
     missing = [r for r in records if r["dataset"] == "absent_s3d.fits"]
     assert missing and "no such file or folder" in missing[0]["message"]
     good = [r for r in records if r["dataset"] == "jw00002001001_ok"]
-    assert {r["verdict"] for r in good} >= {"pass"}
-    assert {"hole", "x1d_vs_curve_of_growth"} <= {r["metric"] for r in good} | {
-        r["check"] for r in good} | {"hole"}
+    # the truth-free metrics of a centred, hole-free point source pass; the rest (truth,
+    # reference cube, cal files) skip
+    assert {r["metric"] for r in good if r["verdict"] == "pass"} == {
+        "psf_peak_hole_depth", "extraction_offset", "extraction_flux_loss",
+        "x1d_vs_curve_of_growth"}, good
+    assert {r["verdict"] for r in good} == {"pass", "skip"}, good
     assert "jw00002001001_ok" in payload["applicability"]
     assert {p: _sha(p) for p in data.rglob("*") if p.is_file()} == before
     run.stdout.fnmatch_lines(["*ifuqa applicability (from product headers)*"])
@@ -330,9 +336,14 @@ def test_real_miri_cubes_through_the_s3d_checks(pytester: pytest.Pytester,
     assert hole["verdict"] == "pass" and 0.0 <= hole["value"] < 10.0
     drift = by[(star, "centroid_drift")]
     assert drift["verdict"] == "pass" and 0.0 < drift["value"] < 30.0  # mas, a real star
-    assert by[(galaxy, "psf_peak_hole_depth")]["verdict"] in ("pass", "fail")
-    wiggle = by[(star, "spaxel_wiggle_amplitude")]  # MRS single spaxels: measured, judged
-    assert wiggle["verdict"] in ("pass", "fail") and 0.0 <= wiggle["value"] < 20.0
+    # processed with jwst 1.13.4 (the NS-IFU01 fix since 1.11.3): no hole at the nucleus either
+    # (measured 7.8 %, the circumnuclear structure of an extended source)
+    galaxy_hole = by[(galaxy, "psf_peak_hole_depth")]
+    assert galaxy_hole["verdict"] == "pass" and galaxy_hole["value"] < 10.0, galaxy_hole
+    # the star's brightest spaxel in ch4 (PSF FWHM ~2 spaxels) does not wiggle above the noise:
+    # measured 0.97 % against a 1.96 % noise amplitude (Fourier ratio 1.2), limit 2.5 %
+    wiggle = by[(star, "spaxel_wiggle_amplitude")]
+    assert wiggle["verdict"] == "pass", wiggle
     app = payload["applicability"]
     assert app[star]["NS-IFU03"]["status"] == NOT_APPLICABLE
     assert app[galaxy]["NS-IFU06"]["status"] == NOT_APPLICABLE  # SRCTYPE=EXTENDED
@@ -350,6 +361,115 @@ def test_real_cube_reads_with_its_wcs() -> None:
     assert 0.2 < cube.spaxel_arcsec < 0.4
     ra, dec = cube.pixel_to_sky(np.array([10.0]), np.array([10.0]), cube.wavelength_um[:1])
     assert np.isfinite(ra).all() and np.isfinite(dec).all()
+
+
+@needs_real
+@pytest.mark.parametrize("name", ["miri_mrs_16cygb_ch4-short", "miri_mrs_ngc7469_ch4-short"])
+def test_real_cube_wavelengths_from_gwcs_and_fits_wcs_agree(name: str) -> None:
+    """The datamodel's gwcs (what ``read_cube`` and jwst's extract_1d use) and astropy's
+    reading of the SCI header's spectral WCS give the same wavelengths: to the last bit but
+    one (measured 2.2e-16 relative), and the header's linear axis CRVAL3 + k CDELT3."""
+    from astropy.io import fits
+
+    path = REAL / f"{name}_s3d.fits.gz"
+    cube = read_cube(path)
+    header = fits.getheader(path, "SCI")
+    assert header["CTYPE3"] == "WAVE" and header["CUNIT3"] == "um"
+    np.testing.assert_allclose(cube.wavelength_um, fits_wavelengths_um(path), rtol=1e-15, atol=0)
+    linear = header["CRVAL3"] + (np.arange(header["NAXIS3"]) + 1 - header["CRPIX3"]) * header[
+        "CDELT3"]
+    np.testing.assert_allclose(cube.wavelength_um, linear, rtol=1e-15, atol=0)
+
+
+def _wave_tab_cube(path: Path, wave: np.ndarray, *, gwcs_wavelengths: bool = True) -> Path:
+    """An s3d on a non-linear wavelength grid as jwst's cube_build writes it with
+    ``linear_wave=False``: ``CTYPE3 = 'WAVE-TAB'`` (CRVAL3 = CRPIX3 = 1, no CDELT3), the table
+    in ``WCS-TABLE``, the gwcs from jwst's ``create_fitswcs`` (a Tabular1D on the table).
+    ``gwcs_wavelengths=False`` writes a gwcs whose wavelengths are all NaN."""
+    from jwst.assign_wcs.pointing import create_fitswcs
+    from stdatamodels.jwst import datamodels
+
+    spec = PointCubeSpec(**{**SMALL.__dict__, "shape": (wave.size, 25, 25)})
+    model = datamodels.open(write_point_cube(path, spec))
+    n = wave.size
+
+    def table(values: np.ndarray) -> np.ndarray:
+        return np.array([(values.astype(np.float32)[None].T,)],
+                        dtype=[("wavelength", "<f4", (n, 1))])
+
+    info = model.meta.wcsinfo
+    info.ctype3, info.ps3_0, info.ps3_1 = "WAVE-TAB", "WCS-TABLE", "wavelength"
+    info.crval3, info.crpix3, info.cdelt3 = 1.0, 1.0, None
+    model.wavedim = f"(1,{n:d})"
+    model.wavetable = table(wave if gwcs_wavelengths else np.full(n, np.nan))
+    model.meta.wcs = create_fitswcs(model)
+    model.meta.wcs.bounding_box = ((0, 24), (0, 24), (0, n - 1))
+    model.wavetable = table(wave)
+    model.save(path)
+    model.close()
+    return path
+
+
+@pytest.mark.parametrize("gwcs_wavelengths", [True, False], ids=["gwcs", "header-only"])
+def test_wave_tab_cube_wavelengths(tmp_path: Path, gwcs_wavelengths: bool) -> None:
+    """A tabular (WAVE-TAB) cube's wavelengths are its table's, from the gwcs or, when the gwcs
+    gives none, from the header's -TAB axis read by astropy — not CRVAL3 + k CDELT3, which
+    such a header does not have."""
+    wave = np.geomspace(2.9, 3.3, 240).astype(np.float32)
+    path = _wave_tab_cube(tmp_path / "tab_s3d.fits", wave, gwcs_wavelengths=gwcs_wavelengths)
+    np.testing.assert_array_equal(fits_wavelengths_um(path), wave.astype(float))
+    cube = read_cube(path)
+    np.testing.assert_array_equal(cube.wavelength_um, wave.astype(float))
+
+
+def _rescaled_x1d(path: Path, out: Path, scale: dict[str, tuple[str, float]]) -> Path:
+    """A copy of an x1d with columns rewritten in other units (``name: (unit, factor)``)."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        table = hdul["EXTRACT1D"]
+        for name, (unit, factor) in scale.items():
+            table.data[name] *= factor
+            table.columns[name].unit = unit
+        hdul.writeto(out)
+    return out
+
+
+def test_x1d_columns_are_read_in_their_units(tmp_path: Path) -> None:
+    """WAVELENGTH, FLUX and FLUX_ERROR are read in the units their TUNITn give (as the jwst
+    datamodels hold them) and converted to um and Jy; a flux that is no flux density is an
+    error naming the unit."""
+    path = write_point_x1d(tmp_path / "obs_x1d.fits", SMALL)
+    reference = read_spectrum(path)
+    other = read_spectrum(_rescaled_x1d(path, tmp_path / "nm_mjy_x1d.fits", {
+        "WAVELENGTH": ("nm", 1e3), "FLUX": ("mJy", 1e3), "FLUX_ERROR": ("mJy", 1e3)}))
+    np.testing.assert_allclose(other.wavelength_um, reference.wavelength_um, rtol=1e-14)
+    np.testing.assert_allclose(other.flux_jy, reference.flux_jy, rtol=1e-14)
+    np.testing.assert_allclose(other.error_jy, reference.error_jy, rtol=1e-14)
+    bad = _rescaled_x1d(path, tmp_path / "sb_x1d.fits", {"FLUX": ("MJy/sr", 1.0)})
+    with pytest.raises(ProductError, match=r"flux unit 'MJy/sr'") as info:
+        read_spectrum(bad)
+    assert str(bad) in str(info.value)
+
+
+@needs_real
+@pytest.mark.parametrize("name", [
+    "jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits",
+    "nirspec_ifu_snap2_jw01128-o002_t016_nirspec_prism-clear_x1d.fits",
+])
+def test_real_x1d_wavelengths_are_the_datamodels(name: str) -> None:
+    """A pipeline x1d's WAVELENGTH column (TUNIT 'um') is read unchanged, within the band of its
+    disperser."""
+    from stdatamodels.jwst import datamodels
+
+    spec = read_spectrum(REAL / name)
+    with datamodels.open(REAL / name) as model:
+        table = model.spec[0].spec_table
+        assert table.columns["wavelength"].unit == "um"
+        np.testing.assert_array_equal(spec.wavelength_um, np.asarray(table["WAVELENGTH"], float))
+    lo, hi = (2.87, 5.27) if "g395m" in name else (0.6, 5.3)
+    finite = spec.wavelength_um[np.isfinite(spec.wavelength_um)]
+    assert lo - 0.1 < finite.min() < finite.max() < hi + 0.1
 
 
 def test_discovery_prefers_crf_and_reads_gzip(tmp_path: Path) -> None:

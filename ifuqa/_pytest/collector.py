@@ -1,5 +1,6 @@
-"""Collecting the metric records of every test report (also from xdist workers), writing the
-results JSON and the terminal summary.
+"""Collecting the metric records of every test report (also from xdist workers, as
+:class:`~ifuqa.verdicts.record.Record` JSON in ``user_properties``), writing the results JSON and
+the terminal summary.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import pytest
 
 from ifuqa._pytest.options import OPTION_RESULTS
 from ifuqa._pytest.recorder import APPLICABILITY_KEY, RECORD_KEY
+from ifuqa.verdicts.record import Record
 
 results_key = pytest.StashKey[list]()
+"""The run's records (a list of :class:`~ifuqa.verdicts.record.Record`), shared by the
+collector, the gate and the HTML report."""
 
 
 class ResultCollector:
@@ -22,7 +26,7 @@ class ResultCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.records: list[dict] = config.stash[results_key]
+        self.records: list[Record] = config.stash[results_key]
         self.applicability: dict[str, dict] = {}
         self._seen: set[str] = set()
 
@@ -40,8 +44,8 @@ class ResultCollector:
             if tag in self._seen:
                 continue
             self._seen.add(tag)
-            rec = json.loads(value)
-            rec["nodeid"] = report.nodeid
+            rec = Record.from_json(json.loads(value))
+            rec.nodeid = report.nodeid
             self.records.append(rec)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

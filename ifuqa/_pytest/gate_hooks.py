@@ -4,19 +4,19 @@
 ``--ifuqa-generate-baseline=PATH``
     At the end of the run (on the xdist controller, or in a plain run) write the run's metrics
     as a baseline (:mod:`ifuqa.verdicts.baseline`), atomically. Not written when the run was
-    interrupted
-    or recorded no metric (the run then fails, saying so).
+    interrupted or recorded no metric (the run then fails, saying so).
 ``--ifuqa-baseline=PATH``
     Compare every metric the checks record with the baseline, where it is recorded (so the check
     of that metric fails, on whichever xdist worker runs it):
 
-    * worse than the baseline beyond its tolerance (:mod:`ifuqa.verdicts.tolerances`) — the test
-    fails
-      with the baseline value, the new value and the tolerance;
+    * worse than the baseline beyond its tolerance (:mod:`ifuqa.verdicts.tolerances`) — the
+      test fails with the baseline value, the new value and the tolerance;
     * better beyond the tolerance — reported in the summary ("improved");
     * not in the baseline (dataset, check or metric) — the test fails, saying how to generate
       the baseline;
     * measured in the baseline but skipped, NaN or not recorded now — the test fails ("lost");
+      an evaluation that skipped or errored is named in the message of the metrics it did not
+      measure;
     * a baseline that cannot be read, is corrupt or is not a baseline stops the run at start
       (usage error), and a run that compares no metric fails at the end: the gate is never
       silently off.
@@ -26,16 +26,22 @@
 ``--ifuqa-tolerance=NAME=SPEC`` / ini ``ifuqa_tolerances`` / ``[tool.ifuqa.tolerances]``
     Tolerances (see :mod:`ifuqa.verdicts.tolerances`).
 
-Cheap to import: json, pathlib and pytest only.
+The rules are :class:`ifuqa.verdicts.gate.Gate`'s, whose statuses come from the status engine
+``ifuqa compare`` uses too (:mod:`ifuqa.verdicts.status`); this module wires them into pytest.
+Cheap to import: pathlib and pytest only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from ifuqa.verdicts.gate import Gate
+    from ifuqa.verdicts.record import Record
 
 __all__ = ["OPTION_BASELINE", "OPTION_GENERATE", "OPTION_TOLERANCE", "RegressionGate",
            "addoption", "annotate", "take_failures"]
@@ -50,7 +56,7 @@ HOW_TO = (f"generate it with `pytest --ifuqa -n 2 {OPTION_GENERATE}=PATH` (the s
 
 gate_key = pytest.StashKey["RegressionGate"]()
 _failures_key = pytest.StashKey[list]()
-_seen_key = pytest.StashKey[set]()
+_records_key = pytest.StashKey[list]()
 
 
 def addoption(group: Any, parser: pytest.Parser) -> None:
@@ -75,16 +81,6 @@ def addoption(group: Any, parser: pytest.Parser) -> None:
                   help="regression tolerances, one 'name = abs:A,rel:R' per line")
 
 
-def _fmt(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "none"
-    return f"{value:.6g}" + (f" {unit}" if unit else "")
-
-
-def _where(record: dict) -> str:
-    return f"{record['issue']} {record['metric']} on {record['dataset']}"
-
-
 class RegressionGate:
     """Compares recorded metrics with a baseline and writes baselines.
 
@@ -92,8 +88,8 @@ class RegressionGate:
     ----------
     config : pytest.Config
         The run's configuration.
-    records : list of dict
-        The run's metric records (filled by :class:`ifuqa._pytest.collector.ResultCollector`).
+    records : list of Record
+        The run's records (filled by :class:`ifuqa._pytest.collector.ResultCollector`).
 
     Raises
     ------
@@ -101,46 +97,55 @@ class RegressionGate:
         When the baseline cannot be used or a tolerance setting is invalid.
     """
 
-    def __init__(self, config: pytest.Config, records: list[dict]) -> None:
+    def __init__(self, config: pytest.Config, records: list[Record]) -> None:
         self.config = config
         self.records = records
         path = config.getoption(OPTION_BASELINE)
         generate = config.getoption(OPTION_GENERATE)
         self.baseline_path = Path(path) if path else None
         self.generate_path = Path(generate) if generate else None
-        self.baseline: dict | None = None
-        self.entries: dict[tuple[str, str, str], dict] = {}
+        self.gate: Gate | None = None
         self.summary: list[str] = []
         self.problem: str | None = None
         if self.baseline_path is None:
             return
-        from ifuqa.verdicts.baseline import BaselineError, entries, read_baseline
+        from ifuqa.verdicts.baseline import BaselineError, read_baseline
+        from ifuqa.verdicts.gate import Gate
         from ifuqa.verdicts.tolerances import ToleranceError, Tolerances
 
         try:
-            self.tolerances = Tolerances(cli=config.getoption(OPTION_TOLERANCE),
-                                         ini=config.getini(INI_TOLERANCES),
-                                         rootdir=config.rootpath)
+            tolerances = Tolerances(cli=config.getoption(OPTION_TOLERANCE),
+                                    ini=config.getini(INI_TOLERANCES), rootdir=config.rootpath)
         except ToleranceError as exc:
             raise pytest.UsageError(f"ifuqa regression gate: {exc}") from None
         try:
-            self.baseline = read_baseline(self.baseline_path)
+            baseline = read_baseline(self.baseline_path)
         except BaselineError as exc:
             raise pytest.UsageError(
                 f"ifuqa regression gate: cannot use the baseline: {exc}. The gate is not "
                 f"silently switched off: fix the path, or {HOW_TO}.") from None
-        self.entries = entries(self.baseline)
+        self.gate = Gate(baseline, self.baseline_path, tolerances, how_to=HOW_TO,
+                         regenerate=f"{OPTION_GENERATE}=PATH")
+
+    @property
+    def baseline(self) -> Mapping[str, Any] | None:
+        """The baseline (None when the gate is off)."""
+        return None if self.gate is None else self.gate.baseline
+
+    @property
+    def entries(self) -> dict[tuple[str, str, str], dict]:
+        """The baseline's entries by (check, dataset, metric)."""
+        return {} if self.gate is None else self.gate.entries
 
     # -- comparing one record (on the worker that records it) --------------------------------
 
-    def compare(self, record: dict) -> tuple[dict, str | None]:
-        """Compare one metric record with the baseline.
+    def compare(self, record: Record) -> tuple[dict, str | None]:
+        """Compare one record with the baseline (:meth:`ifuqa.verdicts.gate.Gate.compare`).
 
         Parameters
         ----------
-        record : dict
-            A metric record (``issue``, ``check``, ``dataset``, ``metric``, ``value``,
-            ``unit``, ``sense``, ``verdict``, ``message``).
+        record : Record
+            A metric record, or the record of an evaluation that skipped or errored.
 
         Returns
         -------
@@ -148,79 +153,27 @@ class RegressionGate:
             The comparison (JSON-ready, stored in the record as ``gate``) and, when the metric
             fails the gate, the failure message.
         """
-        from ifuqa.verdicts.baseline import compare_values
-
-        key = (record["check"], record["dataset"], record["metric"])
-        entry = self.entries.get(key)
-        name, tolerance = self.tolerances.for_metric(record["issue"], record["metric"])
-        if entry is None and record.get("value") is None:
-            return self._unmeasured(record, key)
-        if entry is None:
-            return {"status": "new"}, self._new_message(record, key)
-        result = compare_values(entry.get("value"), record.get("value"),
-                                record.get("sense") or entry.get("sense"), tolerance, name)
-        info = result.as_dict()
-        unit = record.get("unit") or entry.get("unit") or ""
-        if result.status == "regressed":
-            direction = "higher" if (result.change or 0) > 0 else "lower"
-            return info, (
-                f"{_where(record)}: REGRESSION against the baseline {self.baseline_path}: "
-                f"{_fmt(result.value, unit)} now vs {_fmt(result.baseline, unit)} in the "
-                f"baseline ({_fmt(abs(result.change or 0), unit)} {direction}, worse), beyond "
-                f"the tolerance {result.tolerance} = {_fmt(result.allowed, unit)}")
-        if result.status == "lost":
-            return info, (
-                f"{_where(record)}: measured in the baseline ({_fmt(result.baseline, unit)}) "
-                f"but not now ({record.get('verdict')}: {record.get('message') or 'no value'}); "
-                f"the gate cannot compare it. If this is expected, regenerate the baseline "
-                f"({OPTION_GENERATE}=PATH)")
-        return info, None
-
-    def _unmeasured(self, record: dict, key: tuple[str, str, str]) -> tuple[dict, str | None]:
-        """A skip (or error) record whose name is not in the baseline: the evaluation's
-        metrics, if the baseline measured them, are lost."""
-        check, dataset, _ = key
-        same_pair = {k[2]: e for k, e in self.entries.items() if k[:2] == (check, dataset)}
-        if not same_pair:
-            return {"status": "new"}, self._new_message(record, key)
-        measured = {m: e for m, e in same_pair.items() if e.get("value") is not None}
-        if not measured:
-            return {"status": "skipped"}, None
-        what = ", ".join(f"{m} = {_fmt(e['value'], e.get('unit') or '')}"
-                         for m, e in sorted(measured.items()))
-        return {"status": "lost", "lost": sorted(measured)}, (
-            f"{record['issue']} {record['metric']} on {dataset}: {record.get('verdict')} now "
-            f"({record.get('message')}) but the baseline {self.baseline_path} measured {what} "
-            f"for {check} on this dataset: the gate cannot compare it. If this is expected, "
-            f"regenerate the baseline ({OPTION_GENERATE}=PATH)")
-
-    def _new_message(self, record: dict, key: tuple[str, str, str]) -> str:
-        check, dataset, metric = key
-        datasets = {k[1] for k in self.entries}
-        checks = {k[0] for k in self.entries}
-        if dataset not in datasets:
-            why = f"dataset {dataset!r} is not in it"
-        elif check not in checks:
-            why = f"check {check!r} is not in it"
-        else:
-            why = f"it has no metric {metric!r} for {check} on {dataset}"
-        return (f"{_where(record)}: not in the baseline {self.baseline_path} ({why}), so the "
-                f"gate cannot compare it; a metric missing from the baseline never passes "
-                f"silently: {HOW_TO}")
+        if self.gate is None:
+            raise RuntimeError("the regression gate is off (no --ifuqa-baseline)")
+        result, failure = self.gate.compare(record)
+        return result.as_dict(), failure
 
     def missing_after_call(self, item: pytest.Item) -> list[str]:
-        """Baseline metrics of the (check, dataset) pairs this test recorded that it did not
-        record this time."""
-        seen: set[tuple[str, str, str]] = item.stash.get(_seen_key, set())
-        pairs = {k[:2] for k in seen}
-        out = []
-        for key, entry in sorted(self.entries.items()):
-            if key[:2] in pairs and key not in seen and entry.get("value") is not None:
-                out.append(f"{entry.get('issue')} {key[2]} on {key[1]}: measured in the "
-                           f"baseline ({_fmt(entry['value'], entry.get('unit') or '')}) but not "
-                           f"recorded by {key[0]} now; if this is expected, regenerate the "
-                           f"baseline ({OPTION_GENERATE}=PATH)")
-        return out
+        """Failure messages for the baseline metrics of the (check, dataset) pairs this test
+        recorded that it did not record this time (lost).
+
+        Parameters
+        ----------
+        item : pytest.Item
+            The check's test item.
+
+        Returns
+        -------
+        list of str
+        """
+        if self.gate is None:
+            return []
+        return self.gate.lost_messages(item.stash.get(_records_key, []))
 
     # -- pytest hooks ------------------------------------------------------------------------
 
@@ -244,7 +197,8 @@ class RegressionGate:
         try:
             result = yield
         except pytest.skip.Exception:
-            failures = take_failures(item)  # a skip must not hide a metric the baseline has
+            # a skip must not hide a metric the baseline has
+            failures = take_failures(item) + self.missing_after_call(item)
             if not failures:
                 raise
         else:
@@ -258,11 +212,10 @@ class RegressionGate:
         and write the baseline."""
         if hasattr(self.config, "workerinput"):
             return
-        if self.baseline is not None:
+        if self.gate is not None:
             from ifuqa.verdicts.gate_summary import summarise
 
-            self.summary, compared = summarise(self.records, self.baseline,
-                                               self.baseline_path)
+            self.summary, compared = summarise(self.records, self.gate)
             if compared == 0:
                 self.problem = (
                     f"the regression gate compared no metric with the baseline "
@@ -323,28 +276,27 @@ def _expected_to_fail(item: pytest.Item) -> bool:
     return item.get_closest_marker("xfail") is not None
 
 
-def annotate(item: pytest.Item, record: dict) -> None:
-    """Compare a metric record with the run's baseline (if the gate is on): store the outcome
-    in ``record["gate"]`` and keep a failure message for the test.
+def annotate(item: pytest.Item, record: Record) -> None:
+    """Compare a record with the run's baseline (if the gate is on): store the outcome in
+    ``record.gate`` and keep a failure message for the test.
 
     Parameters
     ----------
     item : pytest.Item
         The check's test item.
-    record : dict
-        The metric record (modified in place).
+    record : Record
+        The record (its ``gate`` is set).
     """
     gate = item.config.stash.get(gate_key, None)
-    if gate is None or gate.baseline is None:
+    if gate is None or gate.gate is None:
         return
     if _expected_to_fail(item):
-        record["gate"] = {"status": "unjudged",
-                          "reason": "expected to fail (xfail, e.g. the power matrix)"}
+        record.gate = {"status": "unjudged",
+                       "reason": "expected to fail (xfail, e.g. the power matrix)"}
         return
-    item.stash.setdefault(_seen_key, set()).add(
-        (record["check"], record["dataset"], record["metric"]))
+    item.stash.setdefault(_records_key, []).append(record)
     info, failure = gate.compare(record)
-    record["gate"] = info
+    record.gate = info
     if failure:
         item.stash.setdefault(_failures_key, []).append(failure)
 

@@ -1,5 +1,8 @@
 """pytest-html additions: the summary matrix on top, the power matrix (with
 ``--ifuqa-power-matrix``), a figure per metric, software versions in the environment table.
+
+What is shown is rendered by :mod:`ifuqa.report` (figures registered by metric name, HTML from
+its templates); records may be dicts or :class:`ifuqa.verdicts.record.Record` objects.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from ifuqa._pytest.collector import ResultCollector
 from ifuqa._pytest.options import OPTION_POWER, OPTION_RUN, power_on
 from ifuqa._pytest.parametrize import dataset_params, datasets_key
 from ifuqa._pytest.recorder import plots_key
+from ifuqa.report.access import get_field
 
 
 class HtmlReport:
@@ -51,43 +55,40 @@ class HtmlReport:
 
         extra = getattr(report, "extras", [])
         for record, plot in plots:
-            title = f"{record['issue']} {record['metric']} — {record['dataset']}"
+            issue, metric, dataset = (get_field(record, k) for k in ("issue", "metric",
+                                                                     "dataset"))
             try:
-                png = figure_png(record["metric"], title, plot)
-            except Exception as exc:
+                png = figure_png(metric, f"{issue} {metric} — {dataset}", plot)
+            except Exception as exc:  # a figure must not fail the test it illustrates
                 png = None
-                extra.append(extras.text(f"figure failed: {exc}", name=record["metric"]))
+                extra.append(extras.text(f"figure failed: {exc}", name=metric))
             if png:
-                extra.append(extras.png(base64.b64encode(png).decode(), name=record["metric"]))
+                extra.append(extras.png(base64.b64encode(png).decode(), name=metric))
         report.extras = extra
 
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list) -> None:
         """The known issue × dataset matrix (worst verdict per cell) at the top, then, when it
-        ran, the power matrix (defect vs fix; defect datasets appear only there)."""
-        from ifuqa.report.html import summary_matrix_html
+        ran, the power matrix (defect vs fix; defect datasets appear only there), or a note
+        that it was not measured, then the applicability table."""
+        from ifuqa.report.html import report_summary_html
 
         layout = self._power_layout()
         defect_labels = {label for _, _, label in layout or ()}
-        fixed = [r for r in self.collector.records if r["dataset"] not in defect_labels]
-        if fixed:
-            prefix.append("<h2>ifuqa: known issues × datasets</h2>")
-            prefix.append(summary_matrix_html(fixed))
-        if layout is not None:
-            prefix.extend(self._power_section(layout))
-        elif self.collector.config.getoption(OPTION_RUN):
-            prefix.append("<p id='ifuqa-power-off'>The power matrix (does each check fail on "
-                          "data with its defect and pass with the fix?) was not measured in "
-                          f"this run: add <code>{OPTION_POWER}</code> (about 2 more minutes on "
-                          "a fresh cache; seconds once the project's tests have built its "
-                          "datasets).</p>")
+        records = self.collector.records
+        fixed = [r for r in records if get_field(r, "dataset") not in defect_labels]
         applicability = {k: v for k, v in self.collector.applicability.items()
                          if k not in defect_labels}
-        if applicability:
-            from ifuqa.report.html import applicability_html
+        lines = None
+        if layout is not None:
+            from ifuqa.verdicts.power import power_matrix
 
-            prefix.append("<h2>ifuqa: which known issues can affect each dataset "
-                          "(from product headers)</h2>")
-            prefix.append(applicability_html(applicability))
+            lines = power_matrix(records, layout)
+        hint = (OPTION_POWER if layout is None and self.collector.config.getoption(OPTION_RUN)
+                else None)
+        block = report_summary_html(fixed, applicability, power_lines=lines,
+                                    power_has_rows=bool(layout), power_option=hint)
+        if block.strip():
+            prefix.append(block)
 
     def _power_layout(self) -> list[tuple[Any, str, str]] | None:
         """(row, fixed label, defect label) of the power matrix; None when it is off."""
@@ -96,19 +97,3 @@ class HtmlReport:
             return None
         dataset_params(config)  # on the xdist controller nothing was collected
         return config.stash[datasets_key].get("power_layout", [])
-
-    def _power_section(self, layout: list[tuple[Any, str, str]]) -> list[str]:
-        from ifuqa.report.figures import power_matrix_png
-        from ifuqa.report.html import power_matrix_html
-        from ifuqa.verdicts.power import power_matrix
-
-        out = ['<h2 id="ifuqa-power">ifuqa: power matrix (defect vs fix)</h2>']
-        lines = power_matrix(self.collector.records, layout)
-        if not layout:
-            out.append("<p>power matrix requested, but no scenario of this run has a defect "
-                       "row (see ifuqa.builds.power_rows.POWER_ROWS)</p>")
-        elif not lines:
-            out.append("<p>power matrix: no check of its rows ran (deselected?)</p>")
-        else:
-            out.append(power_matrix_html(lines, png=power_matrix_png(lines)))
-        return out

@@ -33,13 +33,11 @@ def dataset_params(config: pytest.Config) -> list[tuple[str, Any]]:
         return cached
     params: list[tuple[str, Any]] = []
     if config.getoption(OPTION_RUN):
-        from ifuqa.builds.synthetic import SyntheticSpec
-        from ifuqa.scenario import load_scenario
+        from ifuqa.builds.synthetic import catalogue_spec
 
         defects = tuple(sorted(config.getoption(OPTION_DEFECT)))
         for name in selected_scenarios(config):
-            scenario = load_scenario(name)
-            spec = SyntheticSpec(name, defects=defects, **_extras_for(scenario))
+            spec = catalogue_spec(name, defects=defects)
             params.append((spec.label, spec))
         if power_on(config):
             params.extend(_defect_params(config, params))
@@ -62,23 +60,6 @@ def _defect_params(config: pytest.Config, fixed: list[tuple[str, Any]]) -> list[
         extra.append((spec.label, spec))
     config.stash[datasets_key].update(power=rows, power_layout=layout)
     return extra
-
-
-def _extras_for(scenario: Any) -> dict[str, bool]:
-    """Which extra products a synthetic scenario gets (they cost processing time, and the main
-    job must stay within minutes): the noiseless reference cube (the true PSF peak, NS-IFU01)
-    and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
-    centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
-    ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
-    ``bright_point_g395h``. Other scenarios run the truth-free NS-IFU01 hole check and skip
-    these two, saying so.
-    """
-    src = scenario.sources[0]
-    dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
-    centred = tuple(scenario.pointing_offset) == (0.0, 0.0) and tuple(src.drift_mas) == (0.0,
-                                                                                          0.0)
-    full = dithered_point and centred and scenario.grating != "PRISM" and not scenario.noise.ramps
-    return {"with_reference": full, "with_scales": full}
 
 
 def _user_datasets(config: pytest.Config) -> list[Any]:

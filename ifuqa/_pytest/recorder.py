@@ -1,5 +1,7 @@
-"""Running one check's evaluations and recording what they measured (one record per metric, in
-the test report's ``user_properties``, so that xdist workers hand them to the controller).
+"""Running one check's evaluations and recording what they measured: one
+:class:`~ifuqa.verdicts.record.Record` per metric (or per evaluation that skipped or errored),
+in the test report's ``user_properties`` as JSON, so that xdist workers hand them to the
+controller (:mod:`ifuqa._pytest.collector`).
 """
 
 from __future__ import annotations
@@ -11,37 +13,88 @@ from typing import Any
 import pytest
 
 from ifuqa._pytest import gate_hooks as gate
+from ifuqa.verdicts.record import Record
 
 RECORD_KEY = "ifuqa_record"
 APPLICABILITY_KEY = "ifuqa_applicability"
 plots_key = pytest.StashKey[list]()
+"""Per test item: ``(record, plot)`` of every metric it recorded (for the HTML report)."""
 
 
 class CheckRecorder:
-    """Runs evaluations for one check and records what they measured."""
+    """Runs evaluations for one check and records what they measured.
+
+    Parameters
+    ----------
+    item : pytest.Item
+        The check's test item.
+    dataset : object
+        The dataset it runs on (:class:`ifuqa.products.Dataset`; anything with a ``name`` and
+        optionally a ``truth`` with a ``seed``).
+    """
 
     def __init__(self, item: pytest.Item, dataset: Any) -> None:
         self.item = item
         self.dataset = dataset
         self.dataset_name = getattr(dataset, "name", "?")
 
-    def _record(self, issue: str, metric: str, value: Any, unit: str, threshold: Any,
-                verdict: str, message: str, plot: dict | None = None,
-                sense: str | None = None) -> None:
-        record = {"issue": issue, "check": self.item.originalname if hasattr(
-            self.item, "originalname") else self.item.name, "dataset": self.dataset_name,
-                  "metric": metric, "value": value, "unit": unit, "threshold": threshold,
-                  "verdict": verdict, "message": message}
+    @property
+    def check(self) -> str:
+        """The check's test function name (without its parameters)."""
+        return getattr(self.item, "originalname", None) or self.item.name
+
+    @property
+    def seed(self) -> int | None:
+        """The scenario seed of a synthetic dataset (None for a user's products)."""
         truth = getattr(self.dataset, "truth", None)
-        record.update(sense=sense, seed=truth.seed if truth is not None else None)
+        return truth.seed if truth is not None else None
+
+    def _emit(self, record: Record, plot: dict | None = None) -> Record:
         gate.annotate(self.item, record)  # regression gate (--ifuqa-baseline), if on
-        self.item.user_properties.append((RECORD_KEY, json.dumps(record, default=float)))
+        self.item.user_properties.append((RECORD_KEY, json.dumps(record.to_json(),
+                                                                 default=float)))
         if plot is not None:
             self.item.stash.setdefault(plots_key, []).append((record, plot))
+        return record
+
+    def record_unmeasured(self, issue: str, name: str, verdict: str, message: str) -> Record:
+        """Record that an evaluation measured nothing (it skipped or errored).
+
+        Parameters
+        ----------
+        issue : str
+            Known issue.
+        name : str
+            The evaluation's name.
+        verdict : {"skip", "error"}
+        message : str
+            Why.
+
+        Returns
+        -------
+        Record
+        """
+        return self._emit(Record.unmeasured(issue, name, verdict, message, check=self.check,
+                                            dataset=self.dataset_name, seed=self.seed))
 
     def evaluate(self, issue: str, func: Callable, *args: Any, **kwargs: Any) -> Any:
         """Call an evaluation; a missing prerequisite becomes a recorded skip, a bad product a
-        recorded error (the test fails with the file and the reason)."""
+        recorded error (the test fails with the file and the reason).
+
+        Parameters
+        ----------
+        issue : str
+            Known issue the evaluation belongs to.
+        func : callable
+            The evaluation (:mod:`ifuqa.evaluate`).
+        *args, **kwargs
+            Its arguments.
+
+        Returns
+        -------
+        object
+            What the evaluation returns (metric results).
+        """
         from ifuqa.evaluate import NotApplicable
         from ifuqa.products import ProductError
 
@@ -56,32 +109,47 @@ class CheckRecorder:
             applies = screening.applicability.get(issue)
             if not problems and applies and applies["status"] == "not applicable":
                 message = f"not applicable: {applies['reason']}"
-                self._record(issue, func.__name__, None, "", None, "skip", message)
+                self.record_unmeasured(issue, func.__name__, "skip", message)
                 pytest.skip(f"{issue} {func.__name__}: {message}")
         if problems:
             message = "; ".join(problems)
-            self._record(issue, func.__name__, None, "", None, "error", message)
+            self.record_unmeasured(issue, func.__name__, "error", message)
             pytest.fail(f"{issue} {func.__name__}: {message}", pytrace=False)
         try:
             return func(*args, **kwargs)
         except NotApplicable as exc:
-            self._record(issue, func.__name__, None, "", None, "skip", str(exc))
+            self.record_unmeasured(issue, func.__name__, "skip", str(exc))
             pytest.skip(f"{issue} {func.__name__}: {exc}")
         except ProductError as exc:
-            self._record(issue, func.__name__, None, "", None, "error", str(exc))
+            self.record_unmeasured(issue, func.__name__, "error", str(exc))
             pytest.fail(f"{issue} {func.__name__}: {exc}", pytrace=False)
 
     def record(self, result: Any) -> Any:
-        """Record a :class:`ifuqa.metrics.MetricResult` without judging it."""
-        value = float(result.value)
-        self._record(result.issue, result.metric, None if value != value else value,
-                     result.unit, float(result.threshold), result.verdict, result.message,
-                     plot=result.plot, sense=result.sense)
+        """Record a :class:`ifuqa.metrics.MetricResult` without judging it.
+
+        Parameters
+        ----------
+        result : MetricResult
+            What a metric measured.
+
+        Returns
+        -------
+        MetricResult
+            ``result``.
+        """
+        self._emit(Record.from_result(result, check=self.check, dataset=self.dataset_name,
+                                      seed=self.seed), plot=result.plot)
         return result
 
     def judge(self, *results: Any) -> None:
         """Record the results and fail the test with every failing metric's description (and
-        every metric the regression gate fails)."""
+        every metric the regression gate fails).
+
+        Parameters
+        ----------
+        *results : MetricResult
+            What the check's evaluations measured.
+        """
         for result in results:
             self.record(result)
         bad = [r.describe() for r in results if not r.passed] + gate.take_failures(self.item)

@@ -19,9 +19,10 @@ from ifuqa.process.chain import process
 from ifuqa.process.config import ProcessingConfig
 from ifuqa.products.dataset import Dataset
 from ifuqa.scenario.load import load_scenario
+from ifuqa.scenario.schema import Scenario
 from ifuqa.simulate.truth import has_truth, read_truth
 
-__all__ = ["SyntheticSpec", "build_synthetic", "load_dataset_dir"]
+__all__ = ["SyntheticSpec", "build_synthetic", "catalogue_spec", "load_dataset_dir"]
 
 FLUX_SCALES = (0.05, 0.1, 0.2)
 """Spaxel scales (arcsec) at which flux conservation is measured (NS-IFU02)."""
@@ -67,6 +68,42 @@ class SyntheticSpec:
         opts = ",".join(f"{k}={v}" for k, v in self.options)
         tags = "+".join(x for x in (extra, opts) if x)
         return f"{name}[{tags}]" if tags else name
+
+
+def _extras_for(scenario: Scenario) -> dict[str, bool]:
+    """Which extra products a synthetic scenario gets (they cost processing time, and the main
+    job must stay within minutes): the noiseless reference cube (the true PSF peak, NS-IFU01)
+    and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
+    centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
+    ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
+    ``bright_point_g395h``. Other scenarios run the truth-free NS-IFU01 hole check and skip
+    these two, saying so.
+    """
+    src = scenario.sources[0]
+    dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
+    centred = tuple(scenario.pointing_offset) == (0.0, 0.0) and tuple(src.drift_mas) == (0.0,
+                                                                                          0.0)
+    full = dithered_point and centred and scenario.grating != "PRISM" and not scenario.noise.ramps
+    return {"with_reference": full, "with_scales": full}
+
+
+
+def catalogue_spec(scenario: str, *, defects: tuple[str, ...] = ()) -> SyntheticSpec:
+    """The synthetic dataset of a scenario as ``pytest --ifuqa`` builds it: processed with
+    ``defects`` (none: every fix), with the extra products its kind of scene gets.
+
+    Parameters
+    ----------
+    scenario : str
+        Catalogue name or TOML path.
+    defects : tuple of str
+        Defect switches.
+
+    Returns
+    -------
+    SyntheticSpec
+    """
+    return SyntheticSpec(scenario, defects=tuple(defects), **_extras_for(load_scenario(scenario)))
 
 
 BUILD_FORMAT = 7

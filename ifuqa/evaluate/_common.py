@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
+from ifuqa.instrument.psf import cube_fwhm_arcsec as fwhm_arcsec
 from ifuqa.products import Cube, Spectrum, read_cube, read_spectrum
 from ifuqa.simulate.truth import Truth
 from ifuqa.util.stats import nanmean, nanmedian
@@ -34,16 +35,6 @@ def the_spectrum(paths: list[Path]) -> Spectrum:
     if not paths:
         raise NotApplicable("no x1d spectrum in this dataset")
     return read_spectrum(paths[0])
-
-
-def fwhm_arcsec(wave_um: np.ndarray, instrument: str = "NIRSPEC") -> np.ndarray:
-    """PSF FWHM (arcsec): NIRSpec's measured table, else the 6.5 m diffraction limit × 1.2."""
-    from ifuqa.instrument.psf import measured_fwhm_arcsec
-
-    wave = np.asarray(wave_um, dtype=float)
-    if instrument.upper() == "NIRSPEC":
-        return np.asarray(measured_fwhm_arcsec(wave), dtype=float)
-    return np.maximum(1.2 * 0.0332 * wave, 0.1)
 
 
 def true_spectrum(truth: Truth) -> tuple[np.ndarray, np.ndarray, float]:

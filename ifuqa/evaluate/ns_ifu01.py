@@ -40,7 +40,7 @@ def hole(dataset, thresholds) -> MetricResult:
     require_snr(cube, n_bins=12, minimum=MIN_BIN_SNR)
     radius = 2.5 * float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     result = peak_hole(cube.data, cube.wavelength_um, radius_pix=radius / cube.spaxel_arcsec,
-                       threshold_percent=thresholds["ns_ifu01.hole_depth_percent"])
+                       threshold_percent=thresholds["ns_ifu01.psf_peak_hole_depth"])
     return result
 
 
@@ -50,14 +50,14 @@ def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
         raise NotApplicable("no noiseless reference cube for this dataset (built for "
                             "dithered, centred synthetic point sources only)")
     cube = the_cube(dataset.s3d)
-    threshold = thresholds["ns_ifu01.peak_depth_percent"]
+    threshold = thresholds["ns_ifu01.psf_peak_depth"]
     # the peak spaxel carries ~1/4 of the bin's aperture S/N; 3 sigma below the threshold
     require_snr(cube, n_bins=n_bins, minimum=max(MIN_BIN_SNR, 4 * 3 * 100.0 / threshold))
     ref = read_cube(dataset.reference_s3d)
     test_imgs, waves = binned_images(cube.data, cube.wavelength_um, n_bins)
     ref_imgs, _ = binned_images(ref.data, ref.wavelength_um, n_bins)
     results = [peak_depth_against_reference(t, r, threshold_percent=thresholds[
-        "ns_ifu01.peak_depth_percent"]) for t, r in zip(test_imgs, ref_imgs, strict=True)]
+        "ns_ifu01.psf_peak_depth"]) for t, r in zip(test_imgs, ref_imgs, strict=True)]
     worst = max(results, key=lambda r: r.value)
     worst.plot["wavelength_um"] = waves
     worst.plot["depth_percent"] = np.array([r.value for r in results])
@@ -126,7 +126,7 @@ def core_flags(dataset, thresholds, *, use_rates: bool = True) -> MetricResult:
     result = core_flag_fraction(np.concatenate(flagged_all, axis=1),
                                 np.concatenate(signal_all, axis=1),
                                 np.concatenate(noise_all, axis=1),
-                                threshold_percent=thresholds["ns_ifu01.core_flagged_percent"])
+                                threshold_percent=thresholds["ns_ifu01.psf_core_flagged"])
     if result.details["core_pixels"] < MIN_CORE_PIXELS:
         raise NotApplicable(f"only {result.details['core_pixels']} PSF-core pixels detected at "
                             f"S/N >= 20 (needs {MIN_CORE_PIXELS} for a percent-level fraction)")
@@ -169,7 +169,7 @@ def warm_pixel_flags(dataset, thresholds) -> MetricResult:
     """Recall of injected warm pixels (outliers at the same detector pixel in every dither,
     absent from the bad-pixel mask: what jwst's IFU method targets) above 10 σ."""
     return _truth_recall(dataset, "WARM", metric="warm_pixel_recall", what="warm",
-                         threshold_percent=thresholds["ns_ifu01.outlier_recall_percent"])
+                         threshold_percent=thresholds["ns_ifu01.warm_pixel_recall"])
 
 
 def cosmic_ray_flags(dataset, thresholds) -> MetricResult:
@@ -185,7 +185,7 @@ def cosmic_ray_flags(dataset, thresholds) -> MetricResult:
             "measure cosmic-ray rejection")
     return _truth_recall(dataset, "CRRATE", flags=("JUMP_DET", "OUTLIER"),
                          metric="cosmic_ray_recall", what="cosmic-ray",
-                         threshold_percent=thresholds["ns_ifu01.outlier_recall_percent"])
+                         threshold_percent=thresholds["ns_ifu01.cosmic_ray_recall"])
 
 
 def residual_cosmic_ray_flags(dataset, thresholds) -> MetricResult:
@@ -196,4 +196,4 @@ def residual_cosmic_ray_flags(dataset, thresholds) -> MetricResult:
         raise NotApplicable("the scene was simulated with ramps: use cosmic_ray_flags")
     return _truth_recall(dataset, "CRRATE", metric="residual_cosmic_ray_recall",
                          what="residual cosmic-ray",
-                         threshold_percent=thresholds["ns_ifu01.outlier_recall_percent"])
+                         threshold_percent=thresholds["ns_ifu01.residual_cosmic_ray_recall"])

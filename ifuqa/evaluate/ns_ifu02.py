@@ -14,7 +14,7 @@ from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import flux_ratio, flux_scale_dependence
 from ifuqa.products import read_spectrum
 from ifuqa.simulate.truth import Truth
-from ifuqa.util.stats import nanmedian
+from ifuqa.util.stats import mad_std_about_zero, nanmedian
 
 __all__ = ["flux_against_truth", "flux_vs_spaxel_scale"]
 
@@ -31,7 +31,7 @@ def flux_against_truth(dataset, thresholds) -> MetricResult:
     _point(dataset.truth)
     spec = the_spectrum(dataset.x1d)
     wave, flux, resolving = true_spectrum(dataset.truth)
-    threshold = thresholds["ns_ifu02.flux_ratio_percent"]
+    threshold = thresholds["ns_ifu02.flux_ratio_deviation"]
     noise = _bin_noise_percent(spec, wave, flux)
     if noise * 3 > threshold:
         raise NotApplicable(f"spectrum too noisy to test flux to {threshold:g} %: statistical "
@@ -61,7 +61,7 @@ def _bin_noise_percent(spec, wave, flux, n_bins: int = 20) -> float:
     x = np.arange(n_bins)
     good = np.isfinite(ratio)
     resid = ratio[good] - np.polyval(np.polyfit(x[good], ratio[good], 1), x[good])
-    empirical = float(1.4826 * np.median(np.abs(resid)) * 100.0)
+    empirical = float(mad_std_about_zero(resid) * 100.0)
     return max(propagated, empirical)
 
 
@@ -82,5 +82,5 @@ def flux_vs_spaxel_scale(dataset, thresholds) -> MetricResult:
     if not all(np.isfinite(list(ratios.values()))):
         raise NotApplicable("a spaxel-scale extraction has no valid flux")
     return flux_scale_dependence(ratios,
-                                 threshold_percent=thresholds["ns_ifu02.scale_spread_percent"],
+                                 threshold_percent=thresholds["ns_ifu02.flux_vs_spaxel_scale"],
                                  binned_by_scale=binned)

@@ -95,7 +95,7 @@ def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
             with datamodels.open(cleaned[stem]) as model:
                 after = np.asarray(model.data, dtype=float)
         res = banding_reduction(before, after, mask,
-                                threshold=thresholds["ns_ifu03.banding_ratio"])
+                                threshold=thresholds["ns_ifu03.banding_residual_ratio"])
         res.details["file"] = rate_path.name
         res.details["cleaned"] = stem in cleaned
         results.append(res)
@@ -119,7 +119,7 @@ def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
     (synthetic point sources), else against a smooth continuum (a user's x1d; narrow lines are
     median-filtered out first, broad features count as undulation)."""
     spec = the_spectrum(dataset.x1d)
-    threshold = thresholds["ns_ifu03.undulation_percent"]
+    threshold = thresholds["ns_ifu03.undulation_amplitude"]
     if dataset.synthetic and use_truth:
         if dataset.truth.source.kind != "point":
             raise NotApplicable("the truth of an extended source is its total flux, which an "
@@ -143,4 +143,4 @@ def negative_flux(dataset, thresholds) -> MetricResult:
     """Share of significantly negative samples of the x1d."""
     spec = the_spectrum(dataset.x1d)
     return negative_flux_fraction(spec.flux_jy, spec.error_jy,
-                                  threshold_percent=thresholds["ns_ifu03.negative_flux_percent"])
+                                  threshold_percent=thresholds["ns_ifu03.negative_flux_fraction"])

@@ -46,8 +46,8 @@ def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
         _white(cube), spec.extraction_xy, cube.spaxel_arcsec * 1000.0,
         radius_pix=2.5 * fwhm / cube.spaxel_arcsec,
         aperture_radius_pix=2.0 * fwhm / cube.spaxel_arcsec,
-        offset_threshold_mas=thresholds["ns_ifu04.offset_mas"],
-        flux_loss_threshold_percent=thresholds["ns_ifu04.flux_loss_percent"])
+        offset_threshold_mas=thresholds["ns_ifu04.extraction_offset"],
+        flux_loss_threshold_percent=thresholds["ns_ifu04.extraction_flux_loss"])
 
 
 def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
@@ -109,7 +109,7 @@ def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
                       for img, fp in zip(images, fwhm_pix, strict=True)])
     result = curve_of_growth(images, waves, spec_bins, (cx, cy), fwhm_pix, per_unit, encircled,
                              judge_fwhm=judge_fwhm, noise_percent=noise,
-                             threshold_percent=thresholds["ns_ifu04.cog_flux_percent"])
+                             threshold_percent=thresholds["ns_ifu04.x1d_vs_curve_of_growth"])
     if not np.isfinite(result.value):
         raise NotApplicable(f"cube too noisy for a {result.threshold:g} % flux comparison "
                             f"(best bin noise {np.nanmin(noise):.2g} % within {judge_fwhm:g} "

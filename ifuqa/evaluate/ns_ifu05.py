@@ -31,7 +31,7 @@ def aperture_wiggle(dataset, thresholds) -> MetricResult:
                               convolve_to_resolution(wave, flux, resolving))
         label = f"{spec.path.name} / truth"
     result = wiggle_amplitude(spec.wavelength_um, spec.flux_jy, reference,
-                              threshold_percent=thresholds["ns_ifu05.wiggle_percent"],
+                              threshold_percent=thresholds["ns_ifu05.wiggle_amplitude"],
                               label=label)
     _require_sensitivity(result)
     return result
@@ -67,7 +67,7 @@ def spaxel_wiggle(dataset, thresholds) -> MetricResult:
         raise NotApplicable("too few wavelength planes for a wiggle measurement")
     spaxel, aperture, (ix, iy) = spaxel_spectra(cube)
     res = wiggle_amplitude(cube.wavelength_um, spaxel, aperture,
-                           threshold_percent=thresholds["ns_ifu05.spaxel_wiggle_percent"],
+                           threshold_percent=thresholds["ns_ifu05.spaxel_wiggle_amplitude"],
                            label=f"brightest spaxel ({ix}, {iy}) / aperture")
     res.metric = "spaxel_wiggle_amplitude"
     _require_sensitivity(res)

@@ -24,7 +24,7 @@ def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:
     fwhm = float(np.nanmax(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     track = centroid_track(cube.data, cube.wavelength_um, cube.pixel_to_sky,
                            radius_pix=2.5 * fwhm / cube.spaxel_arcsec, n_bins=n_bins)
-    return centroid_drift(track, threshold_mas=thresholds["ns_ifu06.drift_mas"])
+    return centroid_drift(track, threshold_mas=thresholds["ns_ifu06.centroid_drift"])
 
 
 def injected_drift_sky_mas(truth: Truth, wave_lo: float, wave_hi: float) -> tuple[float, float]:

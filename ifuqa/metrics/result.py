@@ -20,6 +20,13 @@ def verdict_for(value: float, threshold: float, sense: str) -> str:
         Metric value and limit (same unit).
     sense : {"max", "min"}
         ``"max"``: the value must not exceed the threshold; ``"min"``: it must reach it.
+
+    Examples
+    --------
+    >>> verdict_for(1.0, 2.0, "max"), verdict_for(3.0, 2.0, "max"), verdict_for(95.0, 90.0, "min")
+    ('pass', 'fail', 'pass')
+    >>> verdict_for(float("nan"), 1.0, "max")
+    'error'
     """
     if value != value:  # NaN
         return "error"
@@ -54,6 +61,14 @@ class MetricResult:
         Arrays behind the metric's figure (names documented by each metric).
     details : dict
         Secondary numbers (e.g. slope, per-scale values).
+
+    Examples
+    --------
+    >>> result = MetricResult("NS-IFU05", "wiggle_amplitude", 0.42, "%", 1.0, message="ok")
+    >>> result.passed
+    True
+    >>> result.describe()
+    'NS-IFU05 wiggle_amplitude = 0.42 % (limit ≤ 1 %): pass — ok'
     """
 
     issue: str

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ifuqa.metrics.result import MetricResult
-from ifuqa.util.stats import nanmedian
+from ifuqa.util.stats import mad_std_about_zero, nanmedian
 
 __all__ = ["band_limited_amplitude", "convolve_to_resolution", "flux_ratio",
            "flux_scale_dependence", "negative_flux_fraction", "smooth_continuum",
@@ -20,6 +20,18 @@ def convolve_to_resolution(wave_um: np.ndarray, flux: np.ndarray,
 
     The truth grid need not be uniform: the spectrum is resampled to a uniform grid in
     ``ln λ`` (where the LSF has constant width), smoothed, and interpolated back.
+
+    Examples
+    --------
+    A continuum is unchanged; a narrow line keeps its integral and is spread to FWHM λ/R:
+
+    >>> wave = np.linspace(4.0, 4.1, 2001)
+    >>> line = 1.0 + 50.0 * (np.abs(wave - 4.05) < 2.6e-5)
+    >>> smooth = convolve_to_resolution(wave, line, 2700.0)
+    >>> round(float(np.trapezoid(smooth - 1, wave) / np.trapezoid(line - 1, wave)), 3)
+    1.0
+    >>> bool(np.allclose(convolve_to_resolution(wave, np.ones_like(wave), 2700.0), 1.0))
+    True
     """
     wave = np.asarray(wave_um, dtype=float)
     loglam = np.log(wave)
@@ -46,6 +58,14 @@ def flux_ratio(wave_um: np.ndarray, flux_jy: np.ndarray, true_wave_um: np.ndarra
     MetricResult
         ``value`` in %, ``plot`` with ``wavelength_um`` and ``ratio`` (per plane) and
         ``bin_wavelength_um`` / ``bin_ratio``; ``details['median_ratio']``.
+
+    Examples
+    --------
+    >>> truth_wave = np.linspace(3.6, 4.1, 501)
+    >>> wave = np.linspace(3.7, 4.0, 300)
+    >>> result = flux_ratio(wave, np.full(300, 0.0203), truth_wave, np.full(501, 0.02))
+    >>> round(result.value, 6), result.verdict, round(result.details["median_ratio"], 6)
+    (1.5, 'pass', 1.015)
     """
     wave = np.asarray(wave_um, dtype=float)
     flux = np.asarray(flux_jy, dtype=float)
@@ -90,6 +110,13 @@ def flux_scale_dependence(ratio_by_scale: dict[float, float], *,
     ``bin_wavelength_um``/``bin_ratio`` plot data of :func:`flux_ratio`) only feeds the plot:
     ``plot['scale_wavelength_um']`` and ``plot['scale_bin_ratio']``, one NaN-padded row per
     scale of ``plot['spaxel_arcsec']``.
+
+    Examples
+    --------
+    >>> round(flux_scale_dependence({0.05: 0.99, 0.1: 1.0, 0.2: 1.01}).value, 6)
+    2.0
+    >>> flux_scale_dependence({0.05: 4.0, 0.1: 1.0, 0.2: 0.25}).verdict  # flux density
+    'fail'
     """
     scales = sorted(ratio_by_scale)
     values = np.array([ratio_by_scale[s] for s in scales], dtype=float)
@@ -136,6 +163,23 @@ def band_limited_amplitude(wave_um: np.ndarray, relative: np.ndarray,
         Noise-corrected amplitude and the noise's own contribution (both fractional), the
         band-passed residual, and the Fourier-ratio detection statistic (band power over the
         noise expectation).
+
+    Notes
+    -----
+    When the band reaches the Nyquist frequency there is no octave above it; the noise is then
+    the point-to-point scatter, :func:`ifuqa.util.stats.mad_std_about_zero` of the differences
+    of neighbouring samples over √2.
+
+    Examples
+    --------
+    A noiseless 1 % sinusoid at 20 cycles/µm (its leakage into the octave above the band is
+    taken for noise, a 0.03 % amplitude):
+
+    >>> wave = np.linspace(3.7, 4.0, 600)
+    >>> amp, noise, band, ratio = band_limited_amplitude(
+    ...     wave, 0.01 * np.sin(2 * np.pi * 20.0 * wave), (5.0, 50.0))
+    >>> round(amp, 3), round(noise, 4), bool(ratio > 100)
+    (0.01, 0.0003, True)
     """
     wave = np.asarray(wave_um, dtype=float)
     rel = np.asarray(relative, dtype=float).copy()
@@ -155,7 +199,7 @@ def band_limited_amplitude(wave_um: np.ndarray, relative: np.ndarray,
     power = np.abs(spectrum) ** 2
     above = (freq > band_cycles_per_um[1]) & (freq <= 2.0 * band_cycles_per_um[1])
     if above.sum() < 3:  # band reaches Nyquist: fall back to the point-to-point scatter
-        sigma = 1.4826 * np.median(np.abs(np.diff(rel))) / np.sqrt(2.0)
+        sigma = mad_std_about_zero(np.diff(rel)) / np.sqrt(2.0)
         nyquist = 0.5 / step
         frac = (min(band_cycles_per_um[1], nyquist) - band_cycles_per_um[0]) / nyquist
         var_noise = sigma**2 * max(frac, 0.0)
@@ -190,6 +234,17 @@ def wiggle_amplitude(wave_um: np.ndarray, spectrum: np.ndarray,
     MetricResult
         ``value`` in %; ``plot`` has ``wavelength_um``, ``residual`` and ``wiggle`` (band-passed);
         ``details`` the noise amplitude and the Fourier-ratio detection statistic.
+
+    Examples
+    --------
+    >>> wave = np.linspace(3.7, 4.0, 452)
+    >>> continuum = 2.0 + 0.5 * (wave - 3.7)
+    >>> spectrum = continuum * (1.0 + 0.02 * np.sin(2 * np.pi * 25.0 * wave))
+    >>> result = wiggle_amplitude(wave, spectrum, continuum)
+    >>> round(result.value, 1), result.verdict
+    (2.0, 'fail')
+    >>> round(wiggle_amplitude(wave, continuum, continuum).value, 6)
+    0.0
     """
     wave = np.asarray(wave_um, dtype=float)
     values = np.asarray(spectrum, dtype=float)
@@ -221,6 +276,15 @@ def undulation_amplitude(wave_um: np.ndarray, flux_jy: np.ndarray, *,
     one a linear continuum fitted to the spectrum), band-passed to 1–20 cycles/µm, as a
     sinusoid-equivalent amplitude in percent of the median reference flux; plus the bias
     (median residual, %) in ``details``.
+
+    Examples
+    --------
+    >>> wave = np.linspace(1.0, 1.8, 800)
+    >>> reference = np.full(800, 1e-4)
+    >>> flux = reference * (1.0 + 0.08 * np.sin(2 * np.pi * 3.0 * wave))
+    >>> result = undulation_amplitude(wave, flux, reference_jy=reference)
+    >>> round(result.value, 1), result.verdict
+    (8.0, 'fail')
     """
     wave = np.asarray(wave_um, dtype=float)
     flux = np.asarray(flux_jy, dtype=float)
@@ -256,6 +320,15 @@ def smooth_continuum(wave_um: np.ndarray, flux_jy: np.ndarray, *, line_width_um:
     continuum is a polynomial of ``degree`` fitted to the cleaned flux (< 1 cycle over a band).
     Broad astrophysical features (ice bands, PAHs, molecular band heads) are not removed and
     count as undulation.
+
+    Examples
+    --------
+    >>> wave = np.linspace(1.0, 1.8, 801)
+    >>> flux = 2.0 + wave
+    >>> flux[400] += 5.0  # a one-sample spike
+    >>> cleaned, continuum = smooth_continuum(wave, flux)
+    >>> round(float(cleaned[400]), 2), round(float(continuum[400]), 2)
+    (3.4, 3.4)
     """
     from scipy.ndimage import median_filter
 
@@ -277,6 +350,13 @@ def negative_flux_fraction(flux_jy: np.ndarray, err_jy: np.ndarray | None = None
 
     Definition: the percentage of finite samples with ``flux < −2 × error`` (or ``flux < 0``
     without errors); a source spectrum dragged negative by 1/f residuals shows many.
+
+    Examples
+    --------
+    >>> flux = np.r_[np.ones(90), -np.ones(8), -0.1, -0.1]
+    >>> result = negative_flux_fraction(flux, np.full(100, 0.1))  # -0.1 is not < -0.2
+    >>> result.value, result.verdict
+    (8.0, 'fail')
     """
     flux = np.asarray(flux_jy, dtype=float)
     ok = np.isfinite(flux)

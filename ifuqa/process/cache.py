@@ -40,10 +40,8 @@ class StageCache:
             return {k: data[k] for k in data.files}
 
     def save(self, key: str, **arrays: np.ndarray) -> None:
-        import os
-        import tempfile
+        """Store arrays under ``key``, atomically (:func:`ifuqa.util.atomic.atomic_write`), so
+        that concurrent processes see the whole file or none."""
+        from ifuqa.util.atomic import atomic_write
 
-        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, **arrays)
-        os.replace(tmp, self.root / f"{key}.npz")
+        atomic_write(self.root / f"{key}.npz", lambda fh: np.savez(fh, **arrays), mode="wb")

@@ -99,13 +99,23 @@ class Applicability:
 
 
 def parse_version(text: str | None) -> tuple[int, ...] | None:
-    """Leading numeric part of a version string (``"1.11.4"`` → ``(1, 11, 4)``), or None."""
+    """The release numbers of a version string (``"1.11.4"`` → ``(1, 11, 4)``), or None.
+
+    Parsed with :class:`packaging.version.Version`; text after a valid leading version is
+    ignored (``"1.11.4 (local build)"``), as are pre-, post- and dev-release parts
+    (``"1.12.5.dev3+g1"`` → ``(1, 12, 5)``: a development build of a release counts as that
+    release). A string without a version (``"unknown"``) gives None.
+    """
     if not text:
         return None
-    match = re.match(r"\s*(\d+(?:\.\d+)*)", str(text))
-    if not match:
-        return None
-    return tuple(int(p) for p in match.group(1).split("."))
+    from packaging.version import VERSION_PATTERN, InvalidVersion, Version
+
+    text = str(text).strip()
+    try:
+        return Version(text).release
+    except InvalidVersion:
+        match = re.match(VERSION_PATTERN, text, flags=re.VERBOSE | re.IGNORECASE)
+        return Version(match.group(0)).release if match else None
 
 
 def _text(value: Any) -> str | None:
@@ -180,10 +190,12 @@ def _combine(issue: str, verdicts: list[tuple[str, str]]) -> Applicability:
 
 
 def _older(cal_ver: str | None, version: tuple[int, ...]) -> bool | None:
+    from packaging.version import Version
+
     parsed = parse_version(cal_ver)
     if parsed is None:
         return None
-    return parsed < version
+    return Version(_version_text(parsed)) < Version(_version_text(version))  # 1.11 == 1.11.0
 
 
 def _version_text(version: tuple[int, ...]) -> str:

@@ -1,6 +1,12 @@
 """Reading JWST products for the checks, with clear errors that name the file and the reason.
 
 Products are opened read-only through stdatamodels; nothing here writes to a user's file.
+
+Wavelengths are read as jwst reads them: a cube's from its datamodel's gwcs (what
+``extract_1d`` does), else from the FITS spectral WCS of its SCI header with astropy (``WAVE``
+or the tabular ``WAVE-TAB`` that ``cube_build`` writes for non-linear wavelength grids, its
+table in the ``WCS-TABLE`` extension); an x1d's from its WAVELENGTH column in the column's
+unit (``TUNITn``), converted to µm, and its fluxes converted to Jy.
 """
 
 from __future__ import annotations
@@ -11,11 +17,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Cube", "Spectrum", "read_cube", "read_spectrum"]
-
-
-
 from ifuqa.products.probe import ProductError, open_product, precheck_product
+
+__all__ = ["Cube", "Spectrum", "fits_wavelengths_um", "read_cube", "read_spectrum"]
 
 
 @dataclass
@@ -81,11 +85,72 @@ def _model_class(header: Any) -> Any:
     return getattr(datamodels, name, None) or datamodels.JwstDataModel
 
 
+def _gwcs_wavelengths_um(wcs: Any, shape: tuple[int, int, int]) -> np.ndarray:
+    """Wavelengths (µm) of a cube's planes from its gwcs, evaluated as jwst's ``extract_1d``
+    does (``jwst.extract_1d.ifu.get_coordinates``): at one spatial position (here the cube's
+    centre, inside the bounding box) for every plane index."""
+    n, ny, nx = shape
+    _, _, wave = wcs(np.full(n, (nx - 1) / 2.0), np.full(n, (ny - 1) / 2.0),
+                     np.arange(n, dtype=float))
+    return np.asarray(wave, dtype=float)
+
+
+def fits_wavelengths_um(path: Path, extension: str = "SCI") -> np.ndarray:
+    """Wavelengths (µm) of a cube's planes from the FITS spectral WCS of its ``extension``
+    header, read with astropy (:attr:`astropy.wcs.WCS.spectral`).
+
+    Linear (``CTYPE3 = 'WAVE'``) and tabular (``'WAVE-TAB'``: the table named by ``PS3_0`` and
+    ``PS3_1``, the ``WCS-TABLE`` extension that jwst's ``cube_build`` writes) axes are both
+    read; units follow ``CUNIT3``.
+
+    Parameters
+    ----------
+    path : path
+        The s3d file (``.fits`` or ``.fits.gz``).
+    extension : str
+        Header holding the WCS.
+
+    Returns
+    -------
+    numpy.ndarray
+        One wavelength per plane.
+
+    Raises
+    ------
+    ProductError
+        No spectral axis in the header, or a table the header names is missing.
+    """
+    import warnings
+
+    import astropy.units as u
+    from astropy.io import fits
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    path = Path(path)
+    with fits.open(path) as hdul:
+        header = hdul[extension].header
+        n = int(header.get("NAXIS3", 0))
+        try:
+            with warnings.catch_warnings():  # wcslib's notes on fixing dates and units
+                warnings.simplefilter("ignore", FITSFixedWarning)
+                wcs = WCS(header, fobj=hdul)
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ProductError(f"{path}: the {extension} header's WCS cannot be read "
+                               f"({reason})") from exc
+        if not wcs.has_spectral or n == 0:
+            raise ProductError(f"{path}: no wavelength axis in the {extension} header's WCS")
+        world = wcs.spectral.pixel_to_world(np.arange(n, dtype=float))
+    return np.asarray(world.to_value(u.um), dtype=float)
+
+
 def read_cube(path: Path) -> Cube:
     """Open an s3d cube and validate what the checks need.
 
     Only the science array is loaded (a native float32 copy); uncompressed files are
     memory-mapped while the model is read, so reading costs about one cube of memory.
+    Wavelengths come from the datamodel's gwcs as jwst's ``extract_1d`` reads them, else (no
+    finite values there) from the header's FITS spectral WCS (:func:`fits_wavelengths_um`).
 
     Raises
     ------
@@ -116,28 +181,29 @@ def read_cube(path: Path) -> Cube:
         info = model.meta.wcsinfo
         if wcs is None or info.cdelt1 is None:
             raise ProductError(f"{path}: the cube has no WCS")
-        n = data.shape[0]
         try:
-            _, _, wave = wcs(np.zeros(n), np.zeros(n), np.arange(n, dtype=float))
-            wave = np.asarray(wave, dtype=float)
+            wave = _gwcs_wavelengths_um(wcs, data.shape)
         except Exception as exc:
             raise ProductError(f"{path}: the cube's WCS cannot be evaluated ({exc})") from exc
-        if not np.isfinite(wave).all():
-            if info.crval3 is None:
-                raise ProductError(f"{path}: no wavelength axis in the WCS")
-            wave = info.crval3 + (np.arange(n) + 1 - info.crpix3) * info.cdelt3
-        return Cube(path, data, wave, abs(float(info.cdelt1)) * 3600.0, bunit,
-                    str(model.meta.instrument.name), wcs,
+        spaxel = abs(float(info.cdelt1)) * 3600.0
+        cube = Cube(path, data, wave, spaxel, bunit, str(model.meta.instrument.name), wcs,
                     srctype=model.meta.target.source_type)
     finally:
         model.close()
         if mapped is not None:
             mapped.close()
+    if not np.isfinite(cube.wavelength_um).all():
+        cube.wavelength_um = fits_wavelengths_um(path)
+        if cube.wavelength_um.size != cube.data.shape[0]:
+            raise ProductError(f"{path}: the header's wavelength axis has "
+                               f"{cube.wavelength_um.size} planes, the cube "
+                               f"{cube.data.shape[0]}")
+    return cube
 
 
 @dataclass
 class Spectrum:
-    """A 1-D spectrum from an x1d product."""
+    """A 1-D spectrum from an x1d product: wavelengths in µm, fluxes and errors in Jy."""
 
     path: Path
     wavelength_um: np.ndarray
@@ -147,13 +213,47 @@ class Spectrum:
     header: dict[str, Any]
 
 
+def _column_unit(table: Any, name: str, default: str) -> str:
+    """The unit of a column of a datamodel's table (its ``TUNITn``), or ``default`` when the
+    table has none (an in-memory table, or a file without ``TUNITn``: the jwst schema's unit)."""
+    columns = getattr(table, "columns", None)
+    if columns is None:
+        return default
+    try:
+        unit = columns[name].unit
+    except KeyError:
+        return default
+    return str(unit).strip() if unit not in (None, "") else default
+
+
+def _to_unit(values: np.ndarray, unit: str, target: str, what: str, path: Path) -> np.ndarray:
+    """``values`` in ``unit`` converted to ``target`` with astropy units (wavelengths also
+    from frequency or energy units, through the spectral equivalencies)."""
+    import astropy.units as u
+
+    if unit == target:
+        return values
+    equivalencies = u.spectral() if what == "wavelength" else []
+    try:
+        return np.asarray((values * u.Unit(unit)).to_value(target, equivalencies=equivalencies),
+                          dtype=float)
+    except (ValueError, TypeError, u.UnitsError) as exc:
+        raise ProductError(f"{path}: {what} unit {unit!r}, expected {target} (or a unit that "
+                           "converts to it)") from exc
+
+
 def read_spectrum(path: Path) -> Spectrum:
     """Open an x1d (MultiSpecModel) and return its first spectrum.
+
+    The WAVELENGTH, FLUX and FLUX_ERROR columns are read with their units (``TUNITn``, as the
+    jwst datamodels hold them): wavelengths converted to µm, fluxes to Jy (a column without a
+    unit is taken in the jwst schema's, µm and Jy).
 
     Raises
     ------
     ProductError
-        Not a spectrum, no flux column, flux not in Jy, all-NaN flux.
+        Not a spectrum, no flux column, a wavelength not convertible to µm or a flux not
+        convertible to Jy, all-NaN flux.
     """
     from astropy.io import fits
 
@@ -167,13 +267,13 @@ def read_spectrum(path: Path) -> Spectrum:
         names = [n.upper() for n in table.dtype.names]
         if "FLUX" not in names or "WAVELENGTH" not in names:
             raise ProductError(f"{path}: the spectrum has no WAVELENGTH/FLUX columns")
-        unit = str(table.columns["flux"].unit or "Jy") if hasattr(table, "columns") else "Jy"
-        if unit.strip() not in ("Jy", ""):
-            raise ProductError(f"{path}: flux unit {unit!r}, expected Jy")
-        wave = np.asarray(table["WAVELENGTH"], dtype=float)
-        flux = np.asarray(table["FLUX"], dtype=float)
-        err = (np.asarray(table["FLUX_ERROR"], dtype=float) if "FLUX_ERROR" in names
-               else np.full_like(flux, np.nan))
+        flux_unit = _column_unit(table, "flux", "Jy")
+        wave = _to_unit(np.asarray(table["WAVELENGTH"], dtype=float),
+                        _column_unit(table, "wavelength", "um"), "um", "wavelength", path)
+        flux = _to_unit(np.asarray(table["FLUX"], dtype=float), flux_unit, "Jy", "flux", path)
+        err = (_to_unit(np.asarray(table["FLUX_ERROR"], dtype=float),
+                        _column_unit(table, "flux_error", flux_unit), "Jy", "flux error", path)
+               if "FLUX_ERROR" in names else np.full_like(flux, np.nan))
         if not np.isfinite(flux).any():
             raise ProductError(f"{path}: the spectrum's flux is all NaN")
         spec = spec_list[0]

@@ -1,103 +1,123 @@
-"""HTML fragments for the pytest-html report: the known issue × dataset matrix at the top
-(:func:`summary_matrix_html`), the applicability table and the power matrix."""
+"""HTML fragments for the pytest-html report, rendered from the templates in
+``ifuqa/report/templates``: the known issue × dataset matrix (:func:`summary_matrix_html`), the
+applicability table (:func:`applicability_html`), the power matrix (:func:`power_matrix_html`)
+and the whole block they make at the top of the report (:func:`report_summary_html`).
+
+Records may be mappings (the results JSON) or :class:`ifuqa.verdicts.record.Record` objects.
+"""
 
 from __future__ import annotations
 
-import html
+import base64
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["applicability_html", "environment_rows", "power_matrix_html", "summary_matrix_html"]
+from ifuqa.report.access import get_field
+from ifuqa.report.palette import (
+    APPLICABILITY_COLOURS,
+    DEFAULT_COLOUR,
+    POWER_COLOURS,
+    POWER_TEXT,
+    VERDICT_COLOURS,
+)
+from ifuqa.report.templating import markup, render
 
-_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "skip": "#9e9e9e", "error": "#6a1b9a"}
-_POWER_COLOURS = {"yes": "#2e7d32", "no": "#c62828", "unknown": "#9e9e9e",
-                  "not targeted": "#bdbdbd"}
-_POWER_TEXT = {"yes": "yes: fails with the defect, passes with the fix",
-               "no": "NO: does not tell the defect from the fix",
-               "unknown": "unknown (skipped, errored or not run)",
-               "not targeted": "not targeted by this defect"}
+__all__ = ["applicability_html", "environment_rows", "power_matrix_html", "report_summary_html",
+           "summary_matrix_html"]
 
-
-def _table_open(table_id: str, headers: list[str], *, font_size: str | None = None) -> list[str]:
-    """The opening tag and header row of one of the report's matrices."""
-    style = "border-collapse:collapse;margin:1em 0" + (f";font-size:{font_size}" if font_size
-                                                       else "")
-    return [f'<table id="{table_id}" class="ifuqa-matrix" style="{style}">',
-            "<tr>" + "".join(f"<th style='padding:4px'>{html.escape(h)}</th>" for h in headers)
-            + "</tr>"]
+_SEVERITY = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
+"""Which verdict a summary cell shows: the worst of its records."""
 
 
-def summary_matrix_html(records: list[dict]) -> str:
-    """The known issue × dataset matrix: worst verdict per cell, with each metric's value and
-    threshold on hover and in the cell."""
-    issues = sorted({r["issue"] for r in records})
-    datasets = sorted({r["dataset"] for r in records})
-    order = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
-    rows = _table_open("ifuqa-summary-matrix", ["known issue", *datasets])
+def _record_line(rec: Any) -> str:
+    """``metric: value unit (limit threshold) verdict``, or ``metric: verdict`` unmeasured."""
+    metric, verdict, value = (get_field(rec, k) for k in ("metric", "verdict", "value"))
+    if value is None:
+        return f"{metric}: {verdict}"
+    threshold = get_field(rec, "threshold")
+    limit = "–" if threshold is None else f"{threshold:.3g}"
+    return f"{metric}: {value:.3g} {get_field(rec, 'unit', '')} (limit {limit}) {verdict}"
+
+
+def summary_matrix_html(records: Sequence[Any]) -> str:
+    """The known issue × dataset matrix (``id="ifuqa-summary-matrix"``).
+
+    Parameters
+    ----------
+    records : sequence of mapping or Record
+        The run's records.
+
+    Returns
+    -------
+    str
+        A table with a row per known issue and a column per dataset; each cell shows the
+        worst verdict of its records (class ``ifuqa-<verdict>``) and each metric's value and
+        limit.
+    """
+    issues = sorted({get_field(r, "issue") for r in records})
+    datasets = sorted({get_field(r, "dataset") for r in records})
+    rows = []
     for issue in issues:
         cells = []
         for ds in datasets:
-            recs = [r for r in records if r["issue"] == issue and r["dataset"] == ds]
+            recs = [r for r in records
+                    if get_field(r, "issue") == issue and get_field(r, "dataset") == ds]
             if not recs:
-                cells.append("<td style='padding:4px'>–</td>")
+                cells.append(None)
                 continue
-            worst = max(recs, key=lambda r: order.get(r["verdict"], 0))["verdict"]
-            lines = []
-            for r in recs:
-                if r["value"] is None:
-                    lines.append(f"{r['metric']}: {r['verdict']}")
-                else:
-                    lines.append(f"{r['metric']}: {r['value']:.3g} {r['unit']} "
-                                 f"(limit {r['threshold']:.3g}) {r['verdict']}")
-            text = "<br>".join(html.escape(x) for x in lines)
-            cells.append(f"<td class='ifuqa-{worst}' title='{html.escape(worst)}' "
-                         f"style='padding:4px;font-size:11px;color:white;"
-                         f"background:{_COLOURS.get(worst, '#555')}'>{text}</td>")
-        rows.append(f"<tr><th style='padding:4px'>{html.escape(issue)}</th>{''.join(cells)}</tr>")
-    rows.append("</table>")
-    return "\n".join(rows)
+            worst = max((get_field(r, "verdict") for r in recs),
+                        key=lambda v: _SEVERITY.get(v, 0))
+            cells.append({"verdict": worst, "colour": VERDICT_COLOURS.get(worst, DEFAULT_COLOUR),
+                          "lines": [_record_line(r) for r in recs]})
+        rows.append({"issue": issue, "cells": cells})
+    return render("summary_matrix.html.j2", datasets=datasets, rows=rows)
 
 
-_APPLICABILITY_COLOURS = {"affected": "#c62828", "at risk": "#ef6c00",
-                          "not applicable": "#9e9e9e"}
+def applicability_html(applicability: Mapping[str, Mapping[str, Mapping[str, str]]]) -> str:
+    """The dataset × known issue table of what the product headers say
+    (``id="ifuqa-applicability"``).
 
+    Parameters
+    ----------
+    applicability : mapping
+        Dataset -> known issue -> ``{"status": ..., "reason": ...}`` (status ``affected``,
+        ``at risk`` or ``not applicable``).
 
-def applicability_html(applicability: dict[str, dict]) -> str:
-    """Dataset × known issue table of what the product headers say (affected / at risk / not
-    applicable), the reason on hover and in the cell."""
+    Returns
+    -------
+    str
+        A table; cells carry ``ifuqa-app-<status>`` classes, the reason on hover and (its first
+        160 characters) in the cell.
+    """
     datasets = sorted(applicability)
     issues = sorted({i for entry in applicability.values() for i in entry})
-    rows = _table_open("ifuqa-applicability", ["dataset", *issues])
+    rows = []
     for ds in datasets:
         cells = []
         for issue in issues:
             entry = applicability[ds].get(issue)
             if entry is None:
-                cells.append("<td style='padding:4px'>–</td>")
+                cells.append(None)
                 continue
             status, reason = entry["status"], entry["reason"]
-            colour = _APPLICABILITY_COLOURS.get(status, "#555")
-            cells.append(f"<td class='ifuqa-app-{status.replace(' ', '-')}' "
-                         f"title='{html.escape(reason)}' style='padding:4px;font-size:11px;"
-                         f"color:white;background:{colour}'><b>{html.escape(status)}</b><br>"
-                         f"{html.escape(reason[:160])}</td>")
-        rows.append(f"<tr><th style='padding:4px'>{html.escape(ds)}</th>{''.join(cells)}</tr>")
-    rows.append("</table>")
-    return "\n".join(rows)
+            cells.append({"status": status, "klass": status.replace(" ", "-"),
+                          "colour": APPLICABILITY_COLOURS.get(status, DEFAULT_COLOUR),
+                          "reason": reason, "short": reason[:160]})
+        rows.append({"dataset": ds, "cells": cells})
+    return render("applicability.html.j2", issues=issues, rows=rows)
 
 
-def _cell_html(cell: Any, unit_default: str = "") -> str:
-    """A ``<td>`` for a :class:`ifuqa.verdicts.power.PowerCell` (or None: not run), coloured by
-    verdict."""
+def _cell(cell: Any) -> dict[str, str] | None:
+    """A power-matrix cell of a :class:`ifuqa.verdicts.power.PowerCell` (None: not run)."""
     if cell is None:
-        return "<td class='ifuqa-not-run' style='padding:4px;color:#555'>not run</td>"
-    colour = _COLOURS.get(cell.verdict, "#9e9e9e")
-    title = html.escape(f"{cell.dataset}: {cell.message}", quote=True)
-    return (f"<td class='ifuqa-{html.escape(cell.verdict.replace(' ', '-'))}' title='{title}' "
-            f"style='padding:4px;color:white;background:{colour}'>"
-            f"{html.escape(cell.text())}</td>")
+        return None
+    verdict = cell.verdict
+    return {"klass": verdict.replace(" ", "-"), "title": f"{cell.dataset}: {cell.message}",
+            "colour": VERDICT_COLOURS.get(verdict, "#9e9e9e"), "text": cell.text()}
 
 
 def _limit(line: Any) -> str:
+    """``≤ 30 mas`` (``≥`` for a lower limit), or ``–`` without a threshold."""
     if line.threshold is None:
         return "–"
     op = "≥" if line.sense == "min" else "≤"
@@ -105,55 +125,80 @@ def _limit(line: Any) -> str:
     return f"{op} {line.threshold:.3g} {unit}".strip()
 
 
-def power_matrix_html(lines: list[Any], *, png: bytes | None = None) -> str:
+def power_matrix_html(lines: Sequence[Any], *, png: bytes | None = None) -> str:
     """The power matrix as an HTML table (``id="ifuqa-power-matrix"``).
 
     Parameters
     ----------
-    lines : list of ifuqa.verdicts.power.PowerLine
+    lines : sequence of ifuqa.verdicts.power.PowerLine
         From :func:`ifuqa.verdicts.power.power_matrix`.
     png : bytes, optional
-        The matrix as a PNG (:func:`power_matrix_png`), embedded below the table as a data URI
-        (works with ``--self-contained-html``).
+        The matrix as a PNG (:func:`ifuqa.report.figures.power_matrix_png`), embedded below
+        the table as a data URI (``id="ifuqa-power-matrix-figure"``; works with
+        ``--self-contained-html``).
 
     Returns
     -------
     str
-        One row per (known issue, check, metric): the limit, the value and verdict with the fix
-        and with the defect (cells carry ``ifuqa-pass``/``ifuqa-fail``/… classes), and whether
-        the check has power (``ifuqa-power-yes``/``-no``/``-unknown``/``-not-targeted``).
+        A sentence with the count (``id="ifuqa-power-summary"``), then one row per (known
+        issue, check, metric): the limit, the value and verdict with the fix and with the
+        defect (cells carry ``ifuqa-pass``/``ifuqa-fail``/… classes), and whether the check has
+        power (``ifuqa-power-yes``/``-no``/``-unknown``/``-not-targeted``).
     """
-    import base64
-
     targeted = [line for line in lines if line.power != "not targeted"]
-    with_power = sum(line.power == "yes" for line in targeted)
-    head = (f"<p id='ifuqa-power-summary'>{with_power} of {len(targeted)} targeted metrics have "
-            "power (fail with the defect, pass with the fix); measured in this run.</p>")
-    rows = [head, *_table_open("ifuqa-power-matrix", [
-        "known issue", "check", "metric", "limit", "with the fix", "with the defect", "defect",
-        "power"], font_size="12px")]
-    for line in lines:
-        power = line.power
-        klass = "ifuqa-power-" + power.replace(" ", "-")
-        tip = html.escape(line.note or _POWER_TEXT[power], quote=True)
-        defect = f"{line.defect} ({line.broken.dataset})" if line.broken else line.defect
-        rows.append(
-            "<tr>"
-            f"<th style='padding:4px'>{html.escape(line.issue)}</th>"
-            f"<td style='padding:4px'>{html.escape(line.check)}</td>"
-            f"<td style='padding:4px'>{html.escape(line.metric)}</td>"
-            f"<td style='padding:4px'>{html.escape(_limit(line))}</td>"
-            f"{_cell_html(line.fix)}"
-            f"{_cell_html(line.broken) if line.broken else '<td>–</td>'}"
-            f"<td style='padding:4px;font-size:11px'>{html.escape(defect)}</td>"
-            f"<td class='{klass}' title='{tip}' style='padding:4px;color:white;"
-            f"background:{_POWER_COLOURS[power]}'>{html.escape(power)}</td></tr>")
-    rows.append("</table>")
-    if png:
-        data = base64.b64encode(png).decode()
-        rows.append(f'<img id="ifuqa-power-matrix-figure" alt="power matrix" '
-                    f'src="data:image/png;base64,{data}">')
-    return "\n".join(rows)
+    rows = [{"issue": line.issue, "check": line.check, "metric": line.metric,
+             "limit": _limit(line), "fix": _cell(line.fix), "targeted": bool(line.broken),
+             "broken": _cell(line.broken),
+             "defect": (f"{line.defect} ({line.broken.dataset})" if line.broken
+                        else line.defect),
+             "power": line.power, "power_class": "ifuqa-power-" + line.power.replace(" ", "-"),
+             "power_colour": POWER_COLOURS[line.power],
+             "tip": line.note or POWER_TEXT[line.power]} for line in lines]
+    return render("power_matrix.html.j2", rows=rows, targeted=len(targeted),
+                  with_power=sum(line.power == "yes" for line in targeted),
+                  png_base64=base64.b64encode(png).decode() if png else None)
+
+
+def report_summary_html(records: Sequence[Any],
+                        applicability: Mapping[str, Mapping[str, Mapping[str, str]]], *,
+                        power_lines: Sequence[Any] | None = None, power_has_rows: bool = False,
+                        power_option: str | None = None) -> str:
+    """The block at the top of the pytest-html report.
+
+    Parameters
+    ----------
+    records : sequence of mapping or Record
+        Records of the summary matrix (the run's, without the power matrix's defect datasets).
+    applicability : mapping
+        As for :func:`applicability_html` (without the defect datasets).
+    power_lines : sequence of PowerLine, optional
+        The power matrix when it was measured (None: it was not).
+    power_has_rows : bool
+        Whether the run had defect rows (a measured matrix without any is said so).
+    power_option : str, optional
+        When the power matrix was not measured, the option that measures it, to suggest in a
+        paragraph ``id="ifuqa-power-off"`` (None: say nothing).
+
+    Returns
+    -------
+    str
+        The summary matrix, then the power matrix section (``<h2 id="ifuqa-power">``, its
+        table and figure) or the suggestion, then the applicability table, each with its
+        heading when there is something to show.
+    """
+    power = None
+    if power_lines is not None:
+        table = None
+        if power_has_rows and power_lines:
+            from ifuqa.report.figures import power_matrix_png
+
+            table = markup(power_matrix_html(power_lines, png=power_matrix_png(power_lines)))
+        power = {"has_rows": power_has_rows, "html": table}
+    return render("report_summary.html.j2",
+                  summary=markup(summary_matrix_html(records)) if records else None,
+                  power=power, power_option=power_option,
+                  applicability=markup(applicability_html(applicability)) if applicability
+                  else None)
 
 
 def environment_rows() -> list[tuple[str, str]]:

@@ -9,10 +9,10 @@ project's own tests.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 from pathlib import Path
+
+from ifuqa.util.atomic import atomic_write
 
 __all__ = ["scenario_variant", "to_toml"]
 
@@ -56,10 +56,7 @@ def scenario_variant(cache_root: Path, base: str, name: str, **changes: object) 
     path = folder / f"{name}.toml"
     text = to_toml(data)
     if not path.is_file() or path.read_text() != text:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        atomic_write(path, lambda fh: fh.write(text))
     return str(path)
 
 

@@ -40,7 +40,7 @@ from ifuqa.simulate.render import effective_psf, render_pixels
 from ifuqa.simulate.scene import SourceModel
 from ifuqa.simulate.truth import artefact_truth_path, scene_truth, write_artefact_truth, write_truth
 
-__all__ = ["SimulationError", "SimulationResult", "simulate"]
+__all__ = ["SimulationError", "SimulationResult", "simulate", "source_models"]
 
 
 
@@ -57,12 +57,32 @@ class SimulationResult:
     truth_file: Path | None = None
 
 
-def _sources(scenario: Scenario, disperser: Disperser, psf) -> list[tuple[SourceModel, object]]:
+def source_models(scenario: Scenario, disperser: Disperser,
+                  psf) -> list[tuple[SourceModel, object]]:
+    """The scenario's sources as :func:`~ifuqa.simulate.render.render_pixels` takes them:
+    ``(SourceModel, PSF)`` pairs, the PSF itself for a point source and the PSF convolved with
+    the source's profile (:func:`~ifuqa.simulate.render.effective_psf`) for an extended one.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scene.
+    disperser : Disperser
+        Its grating and filter.
+    psf : PSFModel
+        The instrument's PSF (:func:`ifuqa.instrument.psf.load_psf`).
+
+    Returns
+    -------
+    list of (SourceModel, PSFModel)
+    """
     out = []
     for spec in scenario.sources:
         model = SourceModel(spec, disperser, scenario.wavelength_range_um)
         out.append((model, psf if spec.kind == "point" else effective_psf(model, psf)))
     return out
+
+
 
 
 def _rng_for(scenario: Scenario, plan: ExposurePlan) -> np.random.Generator:
@@ -173,7 +193,7 @@ def simulate(scenario: Scenario, out_dir: str | Path, *, seed: int | None = None
     out.mkdir(parents=True, exist_ok=True)
     disperser = get_disperser(scenario.grating, scenario.filter)
     psf = load_psf(scenario.psf, disperser.wavelength_range_um)
-    sources = _sources(scenario, disperser, psf)
+    sources = source_models(scenario, disperser, psf)
     plans = exposure_plans(scenario)
     result = SimulationResult(out)
     files: dict[str, dict] = {}

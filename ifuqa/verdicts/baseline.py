@@ -1,5 +1,6 @@
-"""Metric baselines: the file format, atomic writing, reading, and comparing a value with its
-baseline.
+"""Metric baselines: the file format, building one from a run's records, atomic writing,
+reading and validating (the statuses of a metric against its baseline are
+:mod:`ifuqa.verdicts.status`).
 
 File format (``--ifuqa-generate-baseline=PATH``; keys sorted, no timestamps, so the same
 metrics always give the same bytes)::
@@ -21,68 +22,40 @@ An ``ifuqa-results/1`` file (``--ifuqa-results``) can be read as a baseline too.
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ifuqa.verdicts.tolerances import Tolerance
+from ifuqa.util.atomic import atomic_write
+from ifuqa.verdicts.record import Record, RecordError, as_record
+from ifuqa.verdicts.status import COMPARED, FAILING, STATUSES, Comparison, compare_values
 
-__all__ = ["FORMAT", "BaselineError", "Comparison", "build_baseline", "compare_values",
-           "entries", "read_baseline", "write_baseline"]
+__all__ = ["COMPARED", "FAILING", "FORMAT", "STATUSES", "BaselineError", "Comparison",
+           "build_baseline", "compare_values", "entries", "read_baseline", "write_baseline"]
 
 FORMAT = "ifuqa-baseline/1"
 RESULTS_FORMAT = "ifuqa-results/1"
 ENTRY_FIELDS = ("issue", "value", "unit", "sense", "threshold", "verdict")
-
-STATUSES = ("regressed", "lost", "new", "improved", "gained", "same", "skipped", "missing")
-"""Comparison outcomes, worst first:
-
-``regressed``
-    worse than the baseline by more than the tolerance (fails);
-``lost``
-    the baseline has a value, the run none (skipped, NaN or an error; fails);
-``new``
-    not in the baseline (fails in the gate: the baseline must be regenerated);
-``improved``
-    better than the baseline by more than the tolerance;
-``gained``
-    a value where the baseline has none;
-``same``
-    within the tolerance;
-``skipped``
-    no value in either;
-``missing``
-    in the baseline (or run A) but not in this run (not run, e.g. deselected).
-"""
-FAILING = frozenset({"regressed", "lost", "new"})
-COMPARED = frozenset({"regressed", "improved", "same"})
+"""The fields of a record a baseline keeps. (The statuses, :class:`Comparison` and
+:func:`compare_values` live in :mod:`ifuqa.verdicts.status`; they are re-exported here.)"""
 
 
 class BaselineError(ValueError):
     """A baseline that cannot be used (unreadable, corrupt, wrong format) or written."""
 
 
-def _entry(record: Mapping[str, Any]) -> dict[str, Any]:
-    entry = {k: record.get(k) for k in ENTRY_FIELDS}
-    value = entry["value"]
-    if isinstance(value, float) and not math.isfinite(value):
-        entry["value"] = None
-    return entry
+def _entry(record: Record) -> dict[str, Any]:
+    return {k: getattr(record, k) for k in ENTRY_FIELDS}
 
 
-def build_baseline(records: Iterable[Mapping[str, Any]], versions: Mapping[str, str]) -> dict:
+def build_baseline(records: Iterable[Record | Mapping[str, Any]],
+                   versions: Mapping[str, str]) -> dict:
     """The baseline of a run's metric records.
 
     Parameters
     ----------
-    records : iterable of dict
-        Metric records (as in the results file: ``issue``, ``check``, ``dataset``, ``metric``,
-        ``value``, ``unit``, ``sense``, ``threshold``, ``verdict``, and ``seed``, ``nodeid``
-        when known).
+    records : iterable of Record
+        The run's records (or their JSON form, as in the results file).
     versions : mapping
         Versions of the software that produced them.
 
@@ -96,22 +69,23 @@ def build_baseline(records: Iterable[Mapping[str, Any]], versions: Mapping[str, 
     BaselineError
         When two records share a check, dataset and metric (the baseline could not tell them
         apart).
+    ifuqa.verdicts.record.RecordError
+        When a mapping is not a valid record.
     """
     metrics: dict[str, dict[str, dict[str, dict]]] = {}
     datasets: dict[str, dict[str, Any]] = {}
     origin: dict[tuple[str, str, str], str] = {}
-    for rec in records:
-        key = (str(rec["check"]), str(rec["dataset"]), str(rec["metric"]))
-        node = str(rec.get("nodeid", "?"))
+    for rec in map(as_record, records):
+        key = rec.key
+        node = rec.nodeid or "?"
         if key in origin:
             raise BaselineError(
                 f"two records for check {key[0]!r}, dataset {key[1]!r}, metric {key[2]!r} "
                 f"({origin[key]} and {node}): give the metrics distinct names")
         origin[key] = node
         metrics.setdefault(key[0], {}).setdefault(key[1], {})[key[2]] = _entry(rec)
-        seed = rec.get("seed")
-        if key[1] not in datasets or seed is not None:
-            datasets[key[1]] = {"seed": seed}
+        if key[1] not in datasets or rec.seed is not None:
+            datasets[key[1]] = {"seed": rec.seed}
     return {"format": FORMAT, "versions": dict(versions), "datasets": datasets,
             "metrics": metrics}
 
@@ -127,20 +101,12 @@ def write_baseline(path: Path, baseline: Mapping[str, Any]) -> None:
     baseline : mapping
         From :func:`build_baseline`.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(baseline, fh, indent=1, sort_keys=True, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(fh: Any) -> None:
+        json.dump(baseline, fh, indent=1, sort_keys=True, allow_nan=False)
+        fh.write("\n")
+
+    atomic_write(path, write)
 
 
 def _fail(path: Path, reason: str) -> BaselineError:
@@ -157,8 +123,8 @@ def _validate(path: Path, data: Any) -> dict:
             raise _fail(path, "results file without a valid 'records' list")
         try:
             return build_baseline(records, data.get("versions") or {})
-        except KeyError as exc:
-            raise _fail(path, f"a record has no {exc}") from None
+        except RecordError as exc:
+            raise _fail(path, str(exc)) from None
     if fmt != FORMAT:
         raise _fail(path, f"not an ifuqa baseline: format {fmt!r}, expected {FORMAT!r} "
                           f"(or {RESULTS_FORMAT!r})")
@@ -234,83 +200,3 @@ def entries(baseline: Mapping[str, Any]) -> dict[tuple[str, str, str], dict]:
             for check, per_dataset in baseline["metrics"].items()
             for dataset, per_metric in per_dataset.items()
             for metric, entry in per_metric.items()}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A metric of the run against its baseline.
-
-    Attributes
-    ----------
-    status : str
-        One of :data:`STATUSES`.
-    baseline : float or None
-        Baseline value.
-    value : float or None
-        The run's value.
-    change : float or None
-        ``value - baseline``.
-    allowed : float or None
-        The change the tolerance allows (metric unit).
-    tolerance : str
-        Tolerance name and description.
-    """
-
-    status: str
-    baseline: float | None
-    value: float | None
-    change: float | None = None
-    allowed: float | None = None
-    tolerance: str = ""
-
-    @property
-    def fails(self) -> bool:
-        """True for ``regressed``, ``lost`` and ``new``."""
-        return self.status in FAILING
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return asdict(self)
-
-
-def compare_values(baseline: float | None, value: float | None, sense: str | None,
-                   tolerance: Tolerance, tolerance_name: str = "") -> Comparison:
-    """Compare a value with its baseline.
-
-    Parameters
-    ----------
-    baseline, value : float or None
-        Baseline and new value (None: not measured).
-    sense : {"max", "min"} or None
-        ``"max"``: larger is worse (an upper-limit metric); ``"min"``: smaller is worse.
-        None is taken as ``"max"``.
-    tolerance : Tolerance
-        The allowed change.
-    tolerance_name : str
-        Name printed with the tolerance.
-
-    Returns
-    -------
-    Comparison
-
-    Examples
-    --------
-    >>> compare_values(0.4, 0.6, "max", Tolerance(0.05, 0.1)).status
-    'regressed'
-    >>> compare_values(90.0, 95.0, "min", Tolerance(1.0)).status
-    'improved'
-    """
-    label = (f"{tolerance_name}: " if tolerance_name else "") + tolerance.describe()
-    if baseline is None and value is None:
-        return Comparison("skipped", None, None, tolerance=label)
-    if value is None:
-        return Comparison("lost", baseline, None, tolerance=label)
-    if baseline is None:
-        return Comparison("gained", None, value, tolerance=label)
-    change = value - baseline
-    allowed = tolerance.allowed(baseline)
-    worse = change if sense != "min" else -change
-    beyond = abs(worse) > allowed and not math.isclose(abs(worse), allowed, rel_tol=1e-9,
-                                                       abs_tol=1e-12)
-    status = "same" if not beyond else "regressed" if worse > 0 else "improved"
-    return Comparison(status, baseline, value, change, allowed, label)

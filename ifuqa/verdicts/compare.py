@@ -3,7 +3,9 @@ versions, or two processing configurations).
 
 A and B are results files (``--ifuqa-results``) or baselines (``--ifuqa-generate-baseline``);
 A is the reference. Each metric (keyed by check, dataset and metric) gets a status of
-:data:`ifuqa.verdicts.baseline.STATUSES` with the tolerances of :mod:`ifuqa.verdicts.tolerances`.
+:data:`ifuqa.verdicts.status.STATUSES` from the status engine the regression gate uses
+(:func:`ifuqa.verdicts.status.classify`, with B in the place of the run), with the tolerances
+of :mod:`ifuqa.verdicts.tolerances`.
 Exit status:
 0 when nothing regressed, 1 when a metric regressed or was lost, or no metric could be compared
 (with ``--strict`` also when a metric is only in one run), 2 when an input cannot be read.
@@ -11,18 +13,21 @@ Exit status:
 
 from __future__ import annotations
 
-import html
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ifuqa.verdicts.baseline import BaselineError, compare_values, entries, read_baseline
+from ifuqa.util.atomic import atomic_write
+from ifuqa.util.formatting import format_value
+from ifuqa.verdicts.baseline import BaselineError, entries, read_baseline
+from ifuqa.verdicts.record import VERDICTS, Record
+from ifuqa.verdicts.status import classify
 from ifuqa.verdicts.tolerances import Tolerances
 
-__all__ = ["Row", "compare_runs", "html_report", "run", "text_table"]
+__all__ = ["Row", "compare_runs", "entry_record", "run", "text_table"]
 
 VERSION_KEYS = ("jwst", "stcal", "stdatamodels", "numpy", "ifuqa", "crds_context")
 
@@ -42,6 +47,32 @@ class Row:
     change: float | None
     allowed: float | None
     tolerance: str
+
+
+def entry_record(key: tuple[str, str, str], entry: Mapping[str, Any]) -> Record:
+    """A baseline entry as the record it was made from (what the status engine compares).
+
+    Parameters
+    ----------
+    key : (str, str, str)
+        Check, dataset and metric.
+    entry : mapping
+        The entry (:func:`ifuqa.verdicts.baseline.entries`).
+
+    Returns
+    -------
+    Record
+    """
+    value = entry.get("value")
+    verdict = entry.get("verdict")
+    if verdict not in VERDICTS:
+        verdict = "skip" if value is None else "pass"
+    threshold = entry.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        threshold = None
+    return Record(issue=str(entry.get("issue") or "?"), check=key[0], dataset=key[1],
+                  metric=key[2], value=value, unit=str(entry.get("unit") or ""),
+                  threshold=threshold, verdict=verdict, sense=entry.get("sense"))
 
 
 def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any],
@@ -64,47 +95,30 @@ def compare_runs(a: Mapping[str, Any], b: Mapping[str, Any],
     pairs_a, pairs_b = {k[:2] for k in ea}, {k[:2] for k in eb}
     rows = []
     for key in set(ea) | set(eb):
-        check, dataset, metric = key
-        ra, rb = ea.get(key), eb.get(key)
-        ref = rb or ra or {}
-        issue = str(ref.get("issue") or "?")
-        name, tol = tolerances.for_metric(issue, metric)
-        va = ra.get("value") if ra else None
-        vb = rb.get("value") if rb else None
-        change = allowed = None
-        if ra and rb:
-            res = compare_values(va, vb, rb.get("sense") or ra.get("sense"), tol, name)
-            status, change, allowed = res.status, res.change, res.allowed
-        elif ra:
-            status = "lost" if key[:2] in pairs_b and va is not None else "missing"
-        else:
-            status = "skipped" if vb is None and key[:2] in pairs_a else "new"
-        rows.append(Row(status, issue, check, dataset, metric, str(ref.get("unit") or ""),
-                        va, vb, change, allowed, f"{name}: {tol.describe(ref.get('unit'))}"))
+        ra = ea.get(key)
+        rb = entry_record(key, eb[key]) if key in eb else None
+        ref = rb or entry_record(key, ra or {})
+        name, tol = tolerances.for_metric(ref.issue, key[2])
+        res = classify(ra, rb, tol, tolerance_name=name, pair_in_baseline=key[:2] in pairs_a,
+                       pair_in_run=key[:2] in pairs_b)
+        rows.append(Row(res.status, ref.issue, *key, ref.unit, ra.get("value") if ra else None,
+                        rb.value if rb else None, res.change, res.allowed, res.tolerance))
     return sorted(rows, key=lambda r: (r.issue, r.dataset, r.check, r.metric))
-
-
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value:+.4g}" if signed else f"{value:.4g}"
 
 
 def _change(row: Row) -> str:
     if row.change is None:
         return "-"
-    text = _fmt(row.change, signed=True)
+    text = format_value(row.change, signed=True)
     if row.a:
         text += f" ({100.0 * row.change / abs(row.a):+.1f} %)"
     return text
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    unit = f" {row.unit}" if row.unit else ""
     return (row.status.upper(), row.issue, row.dataset, row.check, row.metric,
-            _fmt(row.a) + (unit if row.a is not None else ""),
-            _fmt(row.b) + (unit if row.b is not None else ""), _change(row),
-            ("±" + _fmt(row.allowed) + unit) if row.allowed is not None else "-")
+            format_value(row.a, row.unit), format_value(row.b, row.unit), _change(row),
+            ("±" + format_value(row.allowed, row.unit)) if row.allowed is not None else "-")
 
 
 HEADER = ("status", "issue", "dataset", "check", "metric", "A", "B", "change", "tolerance")
@@ -143,40 +157,8 @@ def text_table(rows: Sequence[Row], a: Mapping[str, Any], b: Mapping[str, Any],
     return lines
 
 
-_CSS = """body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}
-td,th{border:1px solid #bbb;padding:2px 6px;text-align:left}td.num{text-align:right}
-tr.regressed,tr.lost{background:#f8d0d0}tr.improved,tr.gained{background:#d4f0d4}
-tr.new,tr.missing{background:#fbeec0}tr.skipped{color:#777}"""
-
-
-def html_report(rows: Sequence[Row], a: Mapping[str, Any], b: Mapping[str, Any],
-                names: tuple[str, str]) -> str:
-    """The side-by-side table as a self-contained HTML page.
-
-    Parameters
-    ----------
-    rows : sequence of Row
-        From :func:`compare_runs`.
-    a, b : mapping
-        The two runs.
-    names : (str, str)
-        How to call them (their paths).
-    """
-    esc = html.escape
-    body = [f"<tr class='{esc(r.status)}'>" + "".join(
-        f"<td class='num'>{esc(c)}</td>" if i >= 5 else f"<td>{esc(c)}</td>"
-        for i, c in enumerate(_cells(r))) + f"<td>{esc(r.tolerance)}</td></tr>" for r in rows]
-    head = "".join(f"<th>{esc(h)}</th>" for h in (*HEADER, "tolerance setting"))
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>ifuqa compare</title>"
-            f"<style>{_CSS}</style></head><body><h1>ifuqa compare</h1>"
-            f"<p>A (reference): {esc(names[0])} — {esc(_versions(a))}</p>"
-            f"<p>B: {esc(names[1])} — {esc(_versions(b))}</p>"
-            f"<p>{esc(_counts(rows))}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            "</body></html>\n")
-
-
 def run(path_a: Path, path_b: Path, *, html_path: Path | None = None,
+        render_html: Callable[..., str] | None = None,
         tolerance: Sequence[str] = (), strict: bool = False,
         rootdir: Path | None = None, out: TextIO | None = None) -> int:
     """Compare two runs, print the table, optionally write HTML.
@@ -186,7 +168,11 @@ def run(path_a: Path, path_b: Path, *, html_path: Path | None = None,
     path_a, path_b : path
         Results files or baselines; A is the reference.
     html_path : path, optional
-        Also write the table as HTML here.
+        Also write the table as HTML here, rendered by ``render_html``.
+    render_html : callable, optional
+        ``render_html(rows, a, b, names) -> str`` (the report layer's
+        :func:`ifuqa.report.compare_page.render_compare_page`, handed in by the CLI: the
+        verdicts layer does not import the report).
     tolerance : sequence of str
         ``name=spec`` tolerance settings (over ``[tool.ifuqa.tolerances]`` of
         ``rootdir/pyproject.toml`` and the defaults).
@@ -217,9 +203,10 @@ def run(path_a: Path, path_b: Path, *, html_path: Path | None = None,
     for line in text_table(rows, a, b, names):
         print(line, file=out)
     if html_path is not None:
-        html_path = Path(html_path)
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(html_report(rows, a, b, names), encoding="utf-8")
+        if render_html is None:
+            raise ValueError("html_path needs render_html (the page renderer)")
+        page = render_html(rows, a, b, names)
+        html_path = atomic_write(html_path, lambda fh: fh.write(page))
         print(f"wrote {html_path}", file=out)
     failing = {"regressed", "lost"} | ({"new", "missing"} if strict else set())
     bad = [r for r in rows if r.status in failing]

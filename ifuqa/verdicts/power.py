@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ifuqa.verdicts.record import Record, as_record
+
 __all__ = ["PowerCell", "PowerLine", "PowerRow", "power_matrix"]
 
 
@@ -132,15 +134,14 @@ def _power(fix: PowerCell, broken: PowerCell | None) -> str:
     return "unknown"
 
 
-def power_matrix(records: Iterable[Mapping[str, Any]],
+def power_matrix(records: Iterable[Record | Mapping[str, Any]],
                  layout: Iterable[tuple[PowerRow, str, str]]) -> list[PowerLine]:
     """Assemble the power matrix from the run's metric records.
 
     Parameters
     ----------
-    records : iterable of dict
-        The run's records (``issue``, ``check``, ``dataset``, ``metric``, ``value``, ``unit``,
-        ``threshold``, ``verdict``, ``message``), as in the results JSON.
+    records : iterable of Record
+        The run's records (or their JSON form, as in the results file).
     layout : iterable of (PowerRow, str, str)
         Each row with the labels of its fixed and its defect dataset.
 
@@ -153,33 +154,30 @@ def power_matrix(records: Iterable[Mapping[str, Any]],
     Examples
     --------
     >>> row = PowerRow("NS-IFU04", "pointing_offset_g395h", "extraction at the target position")
-    >>> recs = [dict(issue="NS-IFU04", check="test_aperture_on_source", dataset=d,
-    ...              metric="aperture_offset", value=v, unit="mas", threshold=30.0,
-    ...              verdict=x, message="") for d, v, x in (("fixed", 4.0, "pass"),
-    ...                                                     ("broken", 150.0, "fail"))]
+    >>> recs = [Record("NS-IFU04", "test_aperture_on_source", d, "extraction_offset", v, "mas",
+    ...                threshold=30.0, verdict=x) for d, v, x in (("fixed", 4.0, "pass"),
+    ...                                                           ("broken", 150.0, "fail"))]
     >>> [line.power for line in power_matrix(recs, [(row, "fixed", "broken")])]
     ['yes']
     """
-    records = list(records)
+    records = list(map(as_record, records))
     lines: list[PowerLine] = []
     for row, fix_label, defect_label in layout:
         keyed: dict[tuple[str, str], dict[str, PowerCell]] = {}
         thresholds: dict[tuple[str, str], float | None] = {}
         senses: dict[tuple[str, str], str] = {}
         for rec in records:
-            if rec.get("issue") != row.issue or rec.get("dataset") not in (fix_label,
-                                                                            defect_label):
+            if rec.issue != row.issue or rec.dataset not in (fix_label, defect_label):
                 continue
-            if row.only and rec.get("check") not in row.only:
+            if row.only and rec.check not in row.only:
                 continue
-            key = (rec["check"], rec["metric"])
-            cell = PowerCell(rec["dataset"], rec.get("value"), rec.get("unit") or "",
-                             rec.get("verdict", "error"), rec.get("message", ""))
-            keyed.setdefault(key, {})[rec["dataset"]] = cell
-            if rec.get("threshold") is not None:
-                thresholds[key] = rec["threshold"]
-            if rec.get("sense"):
-                senses[key] = rec["sense"]
+            key = (rec.check, rec.metric)
+            cell = PowerCell(rec.dataset, rec.value, rec.unit, rec.verdict, rec.message)
+            keyed.setdefault(key, {})[rec.dataset] = cell
+            if rec.threshold is not None:
+                thresholds[key] = rec.threshold
+            if rec.sense:
+                senses[key] = rec.sense
         order = sorted(keyed, key=lambda k: (not row.targets_check(k[0], row.issue), k))
         for check, metric in order:
             cells = keyed[(check, metric)]

@@ -9,18 +9,26 @@ File format::
                   "value": 0.42, "unit": "%", "threshold": 1.0, "verdict": "pass",
                   "message": ..., "nodeid": ..., "versions": {...}}, ...]}
 
-Each record repeats the run's versions so that records can be pooled across runs.
+Each record repeats the run's versions so that records can be pooled across runs. The records
+are :class:`ifuqa.verdicts.record.Record` in their JSON form (a record also has ``sense``,
+``seed``, ``uncertainty``, ``evidence`` and, in a gated run, ``gate``); files written before
+those fields existed read the same.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["applicability_lines", "read_results", "run_versions", "summary_lines",
-           "write_results"]
+from ifuqa.util.atomic import atomic_write
+from ifuqa.util.formatting import format_value
+from ifuqa.verdicts.record import Record, as_record
+
+__all__ = ["applicability_lines", "read_records", "read_results", "run_versions",
+           "summary_lines", "write_results"]
 
 FORMAT = "ifuqa-results/1"
 
@@ -39,61 +47,99 @@ def run_versions() -> dict[str, str]:
     return out
 
 
-def write_results(path: Path, records: list[dict],
+def _order(record: Record) -> tuple[str, str, str, str]:
+    return (record.issue, record.dataset, record.check, record.metric)
+
+
+def write_results(path: Path, records: Iterable[Record | Mapping[str, Any]],
                   applicability: dict[str, dict] | None = None) -> None:
-    """Write the results file atomically (a temporary file renamed into place).
+    """Write the results file atomically (:func:`ifuqa.util.atomic.atomic_write`).
 
     Parameters
     ----------
     path : path
         Output file.
-    records : list of dict
-        One per (check, dataset, metric).
+    records : iterable of Record
+        One per (check, dataset, metric) (or their JSON form).
     applicability : dict, optional
         Dataset → issue → ``{"status", "reason"}`` (:mod:`ifuqa.products.applicability`).
     """
     versions = run_versions()
     payload = {"format": FORMAT, "versions": versions,
                "applicability": {k: applicability[k] for k in sorted(applicability or {})},
-               "records": [dict(r, versions=versions) for r in sorted(
-                   records, key=lambda r: (r["issue"], r["dataset"], r["check"], r["metric"]))]}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=1, allow_nan=False)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+               "records": [dict(r.to_json(), versions=versions)
+                           for r in sorted(map(as_record, records), key=_order)]}
+    atomic_write(path, lambda fh: json.dump(payload, fh, indent=1, allow_nan=False))
 
 
 def read_results(path: Path) -> dict:
-    """Read a results file, checking its format."""
-    data = json.loads(Path(path).read_text())
+    """Read a results file, checking its format.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+
+    Returns
+    -------
+    dict
+        The file's JSON (``records`` as dicts; :func:`read_records` gives Records).
+
+    Raises
+    ------
+    ValueError
+        When the file is not an ``ifuqa-results/1`` file.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not an ifuqa results file (format {FORMAT})")
     return data
 
 
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def read_records(path: Path) -> list[Record]:
+    """The records of a results file.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+
+    Returns
+    -------
+    list of Record
+
+    Raises
+    ------
+    ValueError
+        When the file is not a results file or a record is invalid
+        (:class:`ifuqa.verdicts.record.RecordError`).
+    """
+    return [Record.from_json(r) for r in read_results(path).get("records", [])]
 
 
-def summary_lines(records: list[dict]) -> list[str]:
-    """The summary table as text lines."""
+def summary_lines(records: Iterable[Record | Mapping[str, Any]]) -> list[str]:
+    """The summary table as text lines.
+
+    Parameters
+    ----------
+    records : iterable of Record
+        The run's records.
+
+    Returns
+    -------
+    list of str
+        A header, one line per record and the verdict counts.
+    """
+    records = list(map(as_record, records))
     rows = [("issue", "dataset", "metric", "value", "limit", "verdict")]
-    for r in sorted(records, key=lambda r: (r["issue"], r["dataset"], r["metric"])):
-        unit = f" {r['unit']}" if r.get("unit") and r.get("value") is not None else ""
-        rows.append((r["issue"], r["dataset"], r["metric"], _fmt(r["value"]) + unit,
-                     _fmt(r["threshold"]), r["verdict"].upper()))
+    for r in sorted(records, key=lambda r: (r.issue, r.dataset, r.metric)):
+        rows.append((r.issue, r.dataset, r.metric, format_value(r.value, r.unit),
+                     format_value(r.threshold), r.verdict.upper()))
     widths = [min(max(len(row[i]) for row in rows), 48) for i in range(6)]
     lines = ["  ".join(cell[:48].ljust(w) for cell, w in zip(row, widths, strict=True))
              for row in rows]
-    counts = {v: sum(r["verdict"] == v for r in records) for v in ("pass", "fail", "skip",
-                                                                    "error")}
+    counts = {v: sum(r.verdict == v for r in records) for v in ("pass", "fail", "skip",
+                                                                 "error")}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items()))
     return lines
 

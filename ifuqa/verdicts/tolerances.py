@@ -10,7 +10,8 @@ direction (up for an upper-limit metric, down for a lower-limit one such as a re
 Names are ``<issue>.<metric>`` as the checks record them (``ns_ifu05.wiggle_amplitude``), plus
 ``default`` for metrics without an entry of their own (e.g. a user's own checks).
 
-Precedence (highest first), as for thresholds:
+Precedence (highest first), as for thresholds (the layered reader of
+:mod:`ifuqa.verdicts.settings`):
 
 1. the command line: ``--ifuqa-tolerance=ns_ifu05.wiggle_amplitude=abs:0.1,rel:0.2``
    (repeatable);
@@ -31,6 +32,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from ifuqa.verdicts.settings import LayeredSettings, SettingKind, setting_name
 
 __all__ = ["DEFAULTS", "Tolerance", "ToleranceError", "Tolerances", "parse_assignments",
            "parse_tolerance", "tolerance_name"]
@@ -163,7 +166,7 @@ class ToleranceError(ValueError):
 
 
 def tolerance_name(issue: str, metric: str) -> str:
-    """The tolerance name of a recorded metric.
+    """The tolerance name of a recorded metric (:func:`ifuqa.verdicts.settings.setting_name`).
 
     Parameters
     ----------
@@ -177,7 +180,7 @@ def tolerance_name(issue: str, metric: str) -> str:
     str
         ``"ns_ifu05.wiggle_amplitude"``.
     """
-    return f"{issue.lower().replace('-', '_')}.{metric}"
+    return setting_name(issue, metric)
 
 
 def _nonnegative(value: object, what: str, origin: str, name: str) -> float:
@@ -216,9 +219,11 @@ def parse_tolerance(name: str, value: object, origin: str) -> Tolerance:
     ToleranceError
         Unknown name, unknown part, or a value that is not a finite number >= 0.
     """
-    if name not in DEFAULTS:
-        raise ToleranceError(f"{origin}: unknown tolerance {name!r}; known: "
-                             + ", ".join(sorted(DEFAULTS)))
+    (canonical, *_) = KIND.canonical(name, origin)
+    return _parse(name, canonical, value, origin)
+
+
+def _parse(name: str, canonical: str, value: object, origin: str) -> Tolerance:
     parts: dict[str, object]
     if isinstance(value, Mapping):
         parts = dict(value)
@@ -238,10 +243,16 @@ def parse_tolerance(name: str, value: object, origin: str) -> Tolerance:
     if unknown or not parts:
         raise ToleranceError(f"{origin}: tolerance {name!r}: parts must be 'abs' and/or 'rel', "
                              f"got {value!r}")
-    default = DEFAULTS[name]
+    default = DEFAULTS[canonical]
     return Tolerance(_nonnegative(parts.get("abs", 0.0), "abs", origin, name),
                      _nonnegative(parts.get("rel", 0.0), "rel", origin, name),
                      default.unit, f"set in {origin}")
+
+
+KIND: SettingKind[Tolerance] = SettingKind(
+    noun="tolerance", table="tolerances", option="--ifuqa-tolerance", ini="ifuqa_tolerances",
+    names=tuple(DEFAULTS), parse=_parse, error=ToleranceError, form="name = spec")
+"""How tolerances are read (:class:`ifuqa.verdicts.settings.SettingKind`)."""
 
 
 def parse_assignments(lines: Iterable[str], origin: str) -> dict[str, Tolerance]:
@@ -258,38 +269,10 @@ def parse_assignments(lines: Iterable[str], origin: str) -> dict[str, Tolerance]
     -------
     dict of str to Tolerance
     """
-    out: dict[str, Tolerance] = {}
-    for raw in lines:
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if "=" not in line:
-            raise ToleranceError(f"{origin}: expected 'name = spec', got {raw!r}")
-        name, value = (part.strip() for part in line.split("=", 1))
-        out[name] = parse_tolerance(name, value, origin)
-    return out
+    return KIND.lines(lines, origin)
 
 
-def _pyproject(rootdir: Path | None) -> dict[str, Tolerance]:
-    if rootdir is None:
-        return {}
-    path = Path(rootdir) / "pyproject.toml"
-    if not path.is_file():
-        return {}
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ToleranceError(f"{path}: {exc}") from None
-    table = data.get("tool", {}).get("ifuqa", {}).get("tolerances", {})
-    if not isinstance(table, Mapping):
-        raise ToleranceError(f"{path}: [tool.ifuqa.tolerances] must be a table")
-    origin = f"{path} [tool.ifuqa.tolerances]"
-    return {name: parse_tolerance(name, value, origin) for name, value in table.items()}
-
-
-class Tolerances:
+class Tolerances(LayeredSettings[Tolerance]):
     """Resolved tolerances with the source of each.
 
     Parameters
@@ -304,18 +287,7 @@ class Tolerances:
 
     def __init__(self, *, cli: Iterable[str] = (), ini: Iterable[str] = (),
                  rootdir: Path | None = None) -> None:
-        self.values: dict[str, Tolerance] = dict(DEFAULTS)
-        self.sources: dict[str, str] = dict.fromkeys(DEFAULTS, "default")
-        for origin, values in (
-                ("pyproject.toml [tool.ifuqa.tolerances]", _pyproject(rootdir)),
-                ("ini ifuqa_tolerances", parse_assignments(ini, "ini ifuqa_tolerances")),
-                ("--ifuqa-tolerance", parse_assignments(cli, "--ifuqa-tolerance"))):
-            for name, value in values.items():
-                self.values[name] = value
-                self.sources[name] = origin
-
-    def __getitem__(self, name: str) -> Tolerance:
-        return self.values[name]
+        super().__init__(KIND, DEFAULTS, cli=cli, ini=ini, rootdir=rootdir)
 
     def for_metric(self, issue: str, metric: str) -> tuple[str, Tolerance]:
         """The tolerance of a recorded metric, and its name (``default`` when it has none).

@@ -33,6 +33,7 @@ from pathlib import Path
 from ifuqa.instrument.psf.diffraction import DiffractionPSF
 from ifuqa.instrument.psf.measured import (
     MEASURED_FWHM_TABLE,
+    cube_fwhm_arcsec,
     measured_fwhm_arcsec,
     obscured_airy_encircled_energy,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "DiffractionPSF",
     "PSFError",
     "PSFModel",
+    "cube_fwhm_arcsec",
     "load_psf",
     "measured_fwhm_arcsec",
     "obscured_airy_encircled_energy",

@@ -102,3 +102,32 @@ def _cross_integral(x: NDArray[np.float64], eps: float) -> NDArray[np.float64]:
     integrand = np.where(t > 0, j1(t) * j1(eps * t) / safe, 0.0)
     cumulative = cumulative_simpson(integrand, x=t, initial=0.0)
     return np.where(x > x_cap, eps / 2.0, np.interp(x, t, cumulative))
+
+
+def cube_fwhm_arcsec(wavelength_um: ArrayLike, instrument: str = "NIRSPEC") -> NDArray[np.float64]:
+    """PSF FWHM (arcsec) of a point source in an IFU cube of ``instrument``.
+
+    NIRSpec: :func:`measured_fwhm_arcsec`. Any other instrument (MIRI MRS cubes): the 6.5 m
+    diffraction limit (1.029 λ/D with the 0.0332"/µm of ``λ/D``) × 1.2, at least 0.1".
+
+    Parameters
+    ----------
+    wavelength_um : array_like
+        Wavelengths (µm).
+    instrument : str
+        ``INSTRUME`` of the product.
+
+    Returns
+    -------
+    numpy.ndarray
+        FWHM (arcsec).
+
+    Examples
+    --------
+    >>> float(cube_fwhm_arcsec([19.0], "MIRI")[0])
+    0.75696
+    """
+    wave = np.asarray(wavelength_um, dtype=float)
+    if instrument.upper() == "NIRSPEC":
+        return np.asarray(measured_fwhm_arcsec(wave), dtype=float)
+    return np.maximum(1.2 * 0.0332 * wave, 0.1)

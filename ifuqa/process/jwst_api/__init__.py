@@ -17,6 +17,25 @@ module                     jwst code wrapped
 ``cube_build``             ``cube_build`` C kernels ``cube_wrapper_driz``, ``cube_wrapper``
 =========================  ================================================================
 
+Two release lines are supported, 2.0.x and 3.0.x (:data:`JWST_COMPATIBLE`; the lines are in
+:mod:`ifuqa.process.jwst_api._lines`). Where jwst internals differ between them, the stage
+module keeps the common code and one small module per line keeps the difference, chosen by the
+installed version:
+
+==========================  =====================================================================
+per-line modules            what differs (2.0.x → 3.0.x)
+==========================  =====================================================================
+``adaptive_trace_model_*``  the NRS_IFU trace model (#10264, #10391): fit test, fit parameters,
+                            ``require_ngood`` of the oversampling, negative-mean restore,
+                            flux-density scaling; ``fit_all_regions``/``_set_*_kwargs``
+                            signatures
+``extract_1d_*``            the centroid columns of ``DAOStarFinder``'s table (photutils 2.x
+                            ``xcentroid``, 3.x ``x_centroid``; #10471)
+==========================  =====================================================================
+
+The other stages call jwst code that is identical in both lines. :func:`check_jwst_api` checks
+the installed line's API. Every stage is available on both lines.
+
 The stages hand in plain ``numpy`` arrays and gwcs-less ``stdatamodels`` models (the synthetic
 instrument model supplies slice, along-slice coordinate and wavelength per pixel instead of a
 gwcs). ``jwst`` is imported lazily inside the functions, so importing this package is cheap. No
@@ -28,11 +47,15 @@ from __future__ import annotations
 import importlib
 
 from ifuqa.process.jwst_api._api import JwstApiError, verify_signatures
+from ifuqa.process.jwst_api._lines import LINES, installed_line, line_of
 
-__all__ = ["JWST_COMPATIBLE", "STAGE_MODULES", "JwstApiError", "check_jwst_api", "jwst_version"]
+__all__ = ["JWST_COMPATIBLE", "LINES", "STAGE_MODULES", "JwstApiError", "check_jwst_api",
+           "jwst_line", "jwst_version"]
 
-JWST_COMPATIBLE = ">=3.0,<3.1"
-"""Range of ``jwst`` versions this adapter is written and tested against."""
+JWST_COMPATIBLE = ">=2.0,<3.1"
+"""Range of ``jwst`` versions this adapter is written and tested against: the release lines
+2.0.x and 3.0.x (:data:`LINES`; jwst has no release between 2.0.1 and 3.0.0). The ``jwst``
+range in ``pyproject.toml`` is the same."""
 
 STAGE_MODULES = ("ramp_fitting", "clean_flicker_noise", "outlier_detection",
                  "adaptive_trace_model", "extract_1d", "cube_build")
@@ -52,18 +75,30 @@ def jwst_version() -> str:
     return str(jwst.__version__)
 
 
+def jwst_line() -> str:
+    """The release line of the installed jwst whose API the adapter uses (``"2.0"``, ``"3.0"``;
+    for a version in no tested line, the nearest older one).
+
+    Returns
+    -------
+    str
+    """
+    return installed_line()
+
+
 def _version_in_range(version: str) -> bool:
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-    return Version(version) in SpecifierSet(JWST_COMPATIBLE)
+    return Version(version) in SpecifierSet(JWST_COMPATIBLE) and line_of(version) is not None
 
 
 def check_jwst_api() -> list[str]:
     """Verify every ``jwst`` symbol, call signature and behaviour the stage modules rely on.
 
-    Imports each symbol a stage module declares, compares its ``inspect.signature`` against the
-    parameter names the module passes (same names, same leading order), and runs each module's
+    Imports each symbol a stage module declares for the installed release line, compares its
+    ``inspect.signature`` against the parameter names the module passes (same names, same
+    leading order), and runs each module's
     behaviour checks (source fingerprints of what is reproduced or relied on, reference-file
     types, the cube_build kernels on a tiny input).
 
@@ -84,7 +119,9 @@ def check_jwst_api() -> list[str]:
     except ImportError as exc:  # pragma: no cover - jwst is a hard dependency
         raise JwstApiError(f"jwst is not importable: {exc}") from exc
     in_range = _version_in_range(version)
-    checked = [f"jwst {version} ({'within' if in_range else 'OUTSIDE'} {JWST_COMPATIBLE})"]
+    line = jwst_line()
+    checked = [f"jwst {version} ({'within' if in_range else 'OUTSIDE'} {JWST_COMPATIBLE}; "
+               f"checked against the {line}.x line's API)"]
     problems: list[str] = []
     for name in STAGE_MODULES:
         module = importlib.import_module(f"{__name__}.{name}")
@@ -98,7 +135,8 @@ def check_jwst_api() -> list[str]:
     if problems:
         raise JwstApiError(
             f"installed jwst {version} (ifuqa pins jwst{JWST_COMPATIBLE}"
-            f"{'' if in_range else '; installed version is OUTSIDE the pinned range'}) "
+            f"{'' if in_range else '; installed version is OUTSIDE the pinned range'}; "
+            f"checked against the {line}.x line's API) "
             "does not provide the API ifuqa.process.jwst_api relies on:\n  - "
             + "\n  - ".join(problems)
         )

@@ -99,7 +99,7 @@ def verify_signatures(required: Mapping[tuple[str, str], ApiSpec]) -> tuple[list
 
 
 def fingerprint_problems(module: str, dotted: str, fragments: Iterable[str],
-                         what: str) -> list[str]:
+                         what: str, *, absent: Iterable[str] = ()) -> list[str]:
     """Source fragments of a jwst function that are no longer there.
 
     Parameters
@@ -110,18 +110,25 @@ def fingerprint_problems(module: str, dotted: str, fragments: Iterable[str],
         Lines of its source whose behaviour ifuqa reproduces or relies on.
     what : str
         What depends on them (for the message).
+    absent : iterable of str, optional
+        Fragments that must *not* be there (behaviour of another release line that would make
+        the reproduction wrong).
 
     Returns
     -------
     list of str
-        Empty when every fragment is present (or the symbol is missing, which
-        :func:`verify_signatures` reports), else one problem line.
+        Empty when every fragment is present and no ``absent`` one is (or the symbol is
+        missing, which :func:`verify_signatures` reports), else one problem line each.
     """
     try:
         source = inspect.getsource(resolve(module, dotted))
     except (ImportError, AttributeError, OSError, TypeError):
         return []
+    problems = []
     gone = [frag for frag in fragments if frag not in source]
     if gone:
-        return [f"changed: {module}.{dotted} no longer contains {gone} ({what})"]
-    return []
+        problems.append(f"changed: {module}.{dotted} no longer contains {gone} ({what})")
+    new = [frag for frag in absent if frag in source]
+    if new:
+        problems.append(f"changed: {module}.{dotted} now contains {new} ({what})")
+    return problems

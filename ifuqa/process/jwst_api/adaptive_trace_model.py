@@ -6,6 +6,14 @@ jwst building blocks with the gwcs evaluations replaced by caller-supplied along
 coordinates. :func:`trace_fit_statistics` and :func:`trace_region_peak` expose its fit-threshold
 statistics so that slice-sized cut-outs of one image can be fitted with the whole image's
 threshold.
+
+The NRS_IFU algorithm differs between jwst release lines (3.0.0: #10264, #10391): which regions
+are fitted, the fit parameters, the good pixels the oversampling needs, whether a negative image
+mean is restored and whether flux densities are divided by the factor. Those parts live in
+:mod:`~ifuqa.process.jwst_api.adaptive_trace_model_2_0` and
+:mod:`~ifuqa.process.jwst_api.adaptive_trace_model_3_0`; the installed line's is used
+(:data:`LINE`), and its ``REQUIRED_API`` and fingerprints are what :func:`check_jwst_api` checks.
+Both lines are reproduced faithfully (each checked against its own ``fit_and_oversample``).
 """
 
 from __future__ import annotations
@@ -18,67 +26,32 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ifuqa.process.jwst_api._api import ApiSpec
+from ifuqa.process.jwst_api._lines import installed_line, line_module
 
-__all__ = ["REQUIRED_API", "TraceOversampleResult", "trace_fit_statistics",
-           "trace_model_oversample", "trace_region_peak"]
+__all__ = ["ALGORITHM", "LINE", "REQUIRED_API", "TraceOversampleResult", "check_behaviour",
+           "trace_fit_statistics", "trace_model_oversample", "trace_region_peak"]
 
-_TRACE_MOD = "jwst.adaptive_trace_model.trace_model"
+LINE = installed_line()
+"""The jwst release line whose trace model this adapter reproduces (the installed one)."""
 
-REQUIRED_API: dict[tuple[str, str], ApiSpec] = {
-    (_TRACE_MOD, "fit_all_regions"): ("flux", "error", "alpha", "region_map", "maximum_cores"),
-    (_TRACE_MOD, "fit_2d_spline_trace"): (
-        "flux",
-        "alpha",
-        "fit_scale",
-        "lrange",
-        "col_index",
-        "space_ratio",
-        "sigma_low",
-        "sigma_high",
-        "fit_iter",
-        "require_ngood",
-        "spline_bkpt",
-        "auto_ngood_factor",
-        "auto_bkpt_factor",
-    ),
-    (_TRACE_MOD, "_fit_one_region"): (
-        "flux",
-        "error",
-        "alpha",
-        "region_map",
-        "region_number",
-        "peak_threshold",
-        "snr_threshold",
-    ),
-    (_TRACE_MOD, "oversample_flux"): (
-        "flux",
-        "alpha",
-        "region_map",
-        "spline_models",
-        "oversample_factor",
-        "alpha_os",
-        "require_ngood",
-        "slope_limit",
-        "psf_optimal",
-        "trim_ends",
-        "pad",
-    ),
-    (_TRACE_MOD, "linear_oversample"): (
-        "data",
-        "region_map",
-        "oversample_factor",
-        "require_ngood",
-        "edge_limit",
-        "preserve_nan",
-    ),
-    (_TRACE_MOD, "_crossdisp_profile"): ("data_slice", "err_slice", "alpha_slice"),
-    (_TRACE_MOD, "_set_fit_kwargs"): ("mode", "detector", "grating", "xsize"),
-    (_TRACE_MOD, "_set_oversample_kwargs"): ("mode", "detector"),
-    (_TRACE_MOD, "_reindex"): ("xmin", "xmax", "scale"),
-    (_TRACE_MOD, "_inflate_error"): ("error_array", "extname", "oversample_factor"),
-}
-"""The jwst trace-model functions :func:`trace_model_oversample` calls."""
+_line = line_module("adaptive_trace_model", LINE)
 
+REQUIRED_API: dict[tuple[str, str], ApiSpec] = dict(_line.REQUIRED_API)
+"""The jwst trace-model functions :func:`trace_model_oversample` calls on the installed line
+(``adaptive_trace_model_2_0`` / ``adaptive_trace_model_3_0``)."""
+
+ALGORITHM: str = _line.ALGORITHM
+"""What the installed line's trace model does, in one line."""
+
+
+def check_behaviour() -> tuple[list[str], list[str]]:
+    """Verify that the installed jwst's trace model is the one its line's module reproduces.
+
+    Returns
+    -------
+    checked, problems : list of str
+    """
+    return _line.check_behaviour()
 
 
 @dataclass(frozen=True)
@@ -169,37 +142,31 @@ def trace_fit_statistics(values: ArrayLike) -> tuple[float, float]:
 
 def trace_region_peak(flux: ArrayLike, error: ArrayLike, alpha: ArrayLike) -> float:
     """
-    Peak of one region's collapsed cross-dispersion profile (jwst's fit test).
+    The statistic jwst's fit test compares with the threshold, for one region.
 
-    ``jwst.adaptive_trace_model.trace_model._fit_one_region`` fits a slice only
-    if the maximum of ``_crossdisp_profile`` (the flux median-combined over
-    wavelength in bins of half a native pixel in alpha) exceeds the threshold.
-    This returns that maximum for the pixels of one region.
+    jwst 3.0.x (``_fit_one_region``) fits a slice only if the maximum of
+    ``_crossdisp_profile`` (the flux median-combined over wavelength in bins
+    of half a native pixel in alpha; pixels with a non-positive error are
+    ignored) exceeds the threshold; jwst 2.0.x (``fit_all_regions``) compares
+    the median over columns of each column's maximum flux.  This returns the
+    installed line's statistic for the pixels of one region.
 
     Parameters
     ----------
     flux, error, alpha : array_like, shape (ny, nx)
         One region's flux, error and along-slice coordinate, NaN outside it
-        (a cut-out around the region is enough).  Pixels with a non-positive
-        error are ignored, as in jwst.
+        (a cut-out around the region is enough).
 
     Returns
     -------
     float
-        The peak, or NaN when the region has no usable pixel.
+        The statistic, or NaN when the region has no usable pixel.
     """
     from jwst.adaptive_trace_model import trace_model as tm
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        _, profile, _, _ = tm._crossdisp_profile(
-            np.asarray(flux, dtype=np.float64),
-            np.asarray(error, dtype=np.float64),
-            np.asarray(alpha, dtype=np.float64),
-        )
-        if profile is None or not np.isfinite(profile).any():
-            return float("nan")
-        return float(np.nanmax(profile))
+    return _line.region_peak(tm, np.asarray(flux, dtype=np.float64),
+                             np.asarray(error, dtype=np.float64),
+                             np.asarray(alpha, dtype=np.float64))
 
 
 def trace_model_oversample(
@@ -237,7 +204,8 @@ def trace_model_oversample(
     ``oversample_flux``, ``linear_oversample`` + ``_inflate_error`` for the
     error, ``_reindex`` for the new row positions - and the same thresholding
     (sigma-clipped mean/rms of in-region flux, negative-mean offset) - with
-    the gwcs evaluations replaced by ``alpha`` and ``alpha_os``.
+    the gwcs evaluations replaced by ``alpha`` and ``alpha_os``, as the
+    installed jwst line does it (:data:`ALGORITHM`).
 
     Parameters
     ----------
@@ -262,21 +230,24 @@ def trace_model_oversample(
     detector : {"NRS1", "NRS2"}, optional
         Sets the column fitting order.
     grating : str or None, optional
-        "PRISM" switches to the PRISM fit parameters.
+        "PRISM" switches to the PRISM fit parameters (jwst 3.0.x; 2.0.x has
+        none).
     fit_threshold, slope_limit, psf_optimal : optional
         As in ``fit_and_oversample`` (``psf_optimal`` forces both to 0).
     flux_density : bool, optional
         True if the data are a flux density (not surface brightness): flux
-        and error are then divided by the oversampling factor, as jwst does.
+        and error are then divided by the oversampling factor, as jwst 3.0.x
+        does (2.0.x does not).
     maximum_cores : str, optional
-        Passed to ``fit_all_regions`` ("none" = single process).
+        Passed to ``fit_all_regions`` ("none" = single process; jwst 3.0.x).
     statistics : (float, float) or None, optional
         ``(overall_mean, overall_rms)`` of the *whole* image
         (:func:`trace_fit_statistics`), for when ``flux`` is a cut-out of it;
         None computes them from ``flux`` as jwst does.
     fit_error : array_like or None, optional
-        Error used by the fit only (jwst ignores pixels whose error is not
-        positive when it collapses a slice); None uses ``error``.
+        Error used by the fit only (jwst 3.0.x ignores pixels whose error is
+        not positive when it collapses a slice; 2.0.x's fit uses no error);
+        None uses ``error``.
     fit_regions : collection of int or None, optional
         Regions allowed a spline fit; the others get no spline model and are
         linearly oversampled (what jwst does for regions below the
@@ -305,7 +276,6 @@ def trace_model_oversample(
         raise ValueError("oversample_factor must be > 1")
     ysize, xsize = flux_in.shape
     det = str(detector).upper()
-    mode = "NRS_IFU"
 
     if psf_optimal:
         fit_threshold = 0
@@ -322,30 +292,19 @@ def trace_model_oversample(
         overall_mean = 0.0
 
     region_numbers = np.unique(regions[regions > 0])
-    fit_kwargs = tm._set_fit_kwargs(mode, det, grating, xsize)
-    if fit_threshold <= 0:
-        fit_kwargs["snr_threshold"] = None
-    else:
-        threshold = overall_mean + fit_threshold * overall_rms
-        fit_kwargs["peak_threshold"] = dict.fromkeys(region_numbers, threshold)
-    if fit_columns is not None:
-        allowed = {int(c) for c in fit_columns}
-        fit_kwargs["col_index"] = [c for c in fit_kwargs["col_index"] if c in allowed]
+    threshold = None if fit_threshold <= 0 else overall_mean + fit_threshold * overall_rms
     fit_map = regions
     if fit_regions is not None:
         fit_map = np.where(np.isin(regions, list(fit_regions)), regions, 0)
     err_fit = err_in if fit_error is None else np.asarray(fit_error, dtype=np.float64)
     if err_fit.shape != flux_in.shape:
         raise ValueError("fit_error must have the shape of flux")
-    spline_models = {}
-    if (fit_map > 0).any():  # jwst's fit_all_regions fails on an empty region map
-        spline_models = tm.fit_all_regions(
-            flux_in, err_fit, alpha_in, fit_map, maximum_cores=maximum_cores, **fit_kwargs
-        )
+    spline_models, oversample_kwargs = _line.fit_regions(
+        tm, flux_in, err_fit, alpha_in, fit_map, threshold=threshold, detector=det,
+        grating=grating, fit_columns=fit_columns, maximum_cores=maximum_cores)
     for number in region_numbers:
         spline_models.setdefault(number, {})
 
-    oversample_kwargs = tm._set_oversample_kwargs(mode, det)
     _, oldy = tm._reindex(0, ysize - 1, scale=oversample_factor)
     os_shape = (int(np.ceil(ysize * oversample_factor)), xsize)
     y_os = np.asarray(oldy, dtype=np.float64)
@@ -365,17 +324,20 @@ def trace_model_oversample(
     if alpha_grid.shape != os_shape:
         raise ValueError(f"alpha_os must have shape {os_shape}, got {alpha_grid.shape}")
 
-    flux_os, trace_used, full_trace, linear, residual = tm.oversample_flux(
-        flux_in,
-        alpha_in,
-        regions,
-        spline_models,
-        oversample_factor,
-        alpha_grid,
-        slope_limit=slope_limit,
-        psf_optimal=psf_optimal,
-        **oversample_kwargs,
-    )
+    with warnings.catch_warnings():
+        # jwst 2.0.x lacks 3.0.x's RuntimeWarning guards in the compact-source histogram
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        flux_os, trace_used, full_trace, linear, residual = tm.oversample_flux(
+            flux_in,
+            alpha_in,
+            regions,
+            spline_models,
+            oversample_factor,
+            alpha_grid,
+            slope_limit=slope_limit,
+            psf_optimal=psf_optimal,
+            **oversample_kwargs,
+        )
 
     closest = (np.round(y_grid).astype(int), np.round(x_grid).astype(int))
     regions_os = regions[closest]
@@ -393,11 +355,11 @@ def trace_model_oversample(
     err_os[~np.isfinite(err_in[closest]) & ~estimated] = np.nan
     tm._inflate_error(err_os, "err", oversample_factor)
 
-    if restore_mean is not None:
+    if restore_mean is not None and _line.RESTORES_NEGATIVE_MEAN:
         flux_os = flux_os + restore_mean
         trace_used = trace_used + restore_mean
         full_trace = full_trace + restore_mean
-    if flux_density:
+    if flux_density and _line.SCALES_FLUX_DENSITY:
         flux_os = flux_os / oversample_factor
         trace_used = trace_used / oversample_factor
         linear = linear / oversample_factor

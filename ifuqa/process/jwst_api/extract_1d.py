@@ -5,6 +5,11 @@ jwst has no standalone function for it: the centring is inline in
 ``DAOStarFinder`` and ``sigclip`` objects ``jwst.extract_1d.ifu`` imports, and
 :func:`check_behaviour` fingerprints that jwst source so a change is caught. The aperture sums
 themselves are ifuqa's (:mod:`ifuqa.process.stages.extraction`).
+
+Which columns of ``DAOStarFinder``'s table hold the centroid depends on the release line (and,
+on 2.0.x, on the photutils version): :mod:`~ifuqa.process.jwst_api.extract_1d_2_0` and
+:mod:`~ifuqa.process.jwst_api.extract_1d_3_0` keep that difference, and the fingerprint of the
+installed line's column choice.
 """
 
 from __future__ import annotations
@@ -15,15 +20,19 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ifuqa.process.jwst_api._api import ApiSpec, fingerprint_problems
+from ifuqa.process.jwst_api._lines import installed_line, line_module
 
 __all__ = ["REQUIRED_API", "check_behaviour", "ifu_autocenter"]
 
 _EXTRACT_MOD = "jwst.extract_1d.ifu"
 
+_line = line_module("extract_1d", installed_line())
+
 REQUIRED_API: dict[tuple[str, str], ApiSpec] = {
     (_EXTRACT_MOD, "extract_ifu"): ("input_model", "source_type", "extract_params"),
     (_EXTRACT_MOD, "DAOStarFinder"): frozenset({"fwhm", "threshold"}),
     (_EXTRACT_MOD, "sigclip"): None,
+    **_line.REQUIRED_API,
 }
 """The jwst symbols :func:`ifu_autocenter` uses, and the function whose centring it reproduces."""
 
@@ -34,9 +43,10 @@ _AUTOCEN_FINGERPRINT = (
     "DAOStarFinder(fwhm=3.0, threshold=3 * cliprms)",
     "daofind(collapse - clipmed)",
     'sources["flux"]',
-    'sources[indx]["x_centroid"], sources[indx]["y_centroid"]',
+    *_line.AUTOCEN_CENTROID_FINGERPRINT,
 )
-"""Source fragments of ``extract_ifu`` whose behaviour :func:`ifu_autocenter` reproduces."""
+"""Source fragments of ``extract_ifu`` whose behaviour :func:`ifu_autocenter` reproduces (on the
+installed line)."""
 
 _AUTOCEN_MAX_WAVELENGTH_UM = 26.0
 _AUTOCEN_FWHM = 3.0
@@ -67,15 +77,16 @@ def ifu_autocenter(
     """
     Locate the brightest point source in a cube as jwst's ``ifu_autocen`` does.
 
-    jwst 3.0 has no standalone function for this: the centring is inline in
+    jwst has no standalone function for this: the centring is inline in
     ``jwst.extract_1d.ifu.extract_ifu`` (``extract_params["ifu_autocen"]``).
     This reproduces it exactly, using the very ``DAOStarFinder`` and
     ``sigma_clipped_stats`` objects ``jwst.extract_1d.ifu`` imports: median
     collapse of the planes with wavelength < 26 µm (NaNs masked), sigma-clipped
     median/rms of the collapsed image, ``DAOStarFinder(fwhm=3.0,
     threshold=3 * rms)`` on the median-subtracted image, brightest detection
-    by ``flux``.  :func:`check_jwst_api` fingerprints that jwst source so a
-    change is caught.
+    by ``flux``, its centroid read from the columns the installed jwst line
+    reads.  :func:`check_jwst_api` fingerprints that jwst source so a change
+    is caught.
 
     Parameters
     ----------
@@ -116,4 +127,5 @@ def ifu_autocenter(
     if sources is None:
         raise RuntimeError("auto source detection (DAOStarFinder) found no source")
     best = int(np.argmax(sources["flux"].value))
-    return float(sources[best]["x_centroid"]), float(sources[best]["y_centroid"])
+    x_col, y_col = _line.centroid_columns()
+    return float(sources[best][x_col]), float(sources[best][y_col])

@@ -14,7 +14,9 @@ column are dropped unless the spline model covers them.
 
 Bounded cost
 ------------
-jwst fits every column of every slice whose collapsed cross-dispersion peak exceeds
+jwst fits every column of every slice whose fit statistic (jwst 3.0.x: the peak of the collapsed
+cross-dispersion profile; 2.0.x: the median column maximum; see
+:func:`~ifuqa.process.jwst_api.adaptive_trace_model.trace_region_peak`) exceeds
 ``mean + fit_threshold × rms`` of the image, working on full-frame arrays for each slice. Here:
 
 * each slice is fitted and oversampled on its own cut-out (its ~30-45 rows × its columns): the
@@ -30,16 +32,22 @@ jwst fits every column of every slice whose collapsed cross-dispersion peak exce
 * within a fitted slice, only columns whose peak exceeds the threshold are fitted (all columns of
   a continuum source; only the line columns of a pure emission-line source).
 
-Measured on one 543-column G395H frame of the bright point source (2 shared cores): jwst's
-choice fits 10 slices (5298 column fits) and takes 45 s on full-frame arrays, 14 s on cut-outs;
-with the bounds 5 slices (2648 column fits), 8.6 s, and identical oversampled values in the
-cases measured (the wing slices' splines go unused: jwst's compact-source test rejects them).
+Measured (jwst 3.0.0) on one 543-column G395H frame of the bright point source (2 shared cores):
+jwst's choice fits 10 slices (5298 column fits) and takes 45 s on full-frame arrays, 14 s on
+cut-outs; with the bounds 5 slices (2648 column fits), 8.6 s, and identical oversampled values in
+the cases measured (the wing slices' splines go unused: jwst's compact-source test rejects them).
 Both restrictions are ifuqa's, not jwst's, and can be lifted (``min_peak_fraction=0``,
 ``fit_columns_above_threshold=False``) to reproduce jwst's choice of slices and columns.
 
-Noiseless simulations have zero errors; jwst ignores pixels without a positive error when it
-collapses a slice (so would fit nothing). For the fit only, such errors are replaced by the
+Noiseless simulations have zero errors; jwst 3.0.x ignores pixels without a positive error when
+it collapses a slice (so would fit nothing). For the fit only, such errors are replaced by the
 median positive error of the image (1 when there is none); the oversampled errors are jwst's.
+(jwst 2.0.x's fit uses no errors.)
+
+The algorithm is the installed jwst release line's
+(:data:`~ifuqa.process.jwst_api.adaptive_trace_model.ALGORITHM`): 2.0.x and 3.0.x differ in the
+fit test, the fit parameters, the good pixels the oversampling needs, the restore of a negative
+image mean and the scaling of flux densities; :func:`fitted_summary` names the line.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ifuqa.instrument.layout import DetectorPixelMap
+from ifuqa.process.jwst_api.adaptive_trace_model import LINE as TRACE_MODEL_LINE
 from ifuqa.process.jwst_api.adaptive_trace_model import (
     trace_fit_statistics,
     trace_model_oversample,
@@ -57,7 +66,8 @@ from ifuqa.process.jwst_api.adaptive_trace_model import (
 )
 from ifuqa.process.stages.point_cloud import along_slice_at, oversampled_rows, subrow_pixel_map
 
-__all__ = ["OversampledExposure", "TraceModelParameters", "fitted_summary", "oversample_exposure"]
+__all__ = ["OversampledExposure", "SliceCutout", "TraceModelParameters", "fitted_summary",
+           "oversample_exposure", "oversampled_alpha", "slice_cutouts"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,9 @@ class TraceModelParameters:
     oversample_factor : int
         Sub-rows per detector row (jwst ``oversample``; an integer ≥ 2 here).
     fit_threshold : float
-        jwst's ``fit_threshold``: a slice is fitted only if its collapsed cross-dispersion peak
-        exceeds ``mean + fit_threshold × rms`` of the image (≤ 0: every slice).
+        jwst's ``fit_threshold``: a slice is fitted only if its fit statistic
+        (:func:`~ifuqa.process.jwst_api.adaptive_trace_model.trace_region_peak`) exceeds
+        ``mean + fit_threshold × rms`` of the image (≤ 0: every slice).
     slope_limit : float
         jwst's ``slope_limit`` (normalised model slope above which the spline model is used).
     min_peak_fraction : float
@@ -119,7 +130,8 @@ class OversampledExposure:
     fitted_columns : int
         Number of (slice, column) spline models.
     peaks : dict
-        Collapsed cross-dispersion peak of every slice (jwst's fit statistic).
+        jwst's fit statistic of every slice (the installed line's, see
+        :func:`~ifuqa.process.jwst_api.adaptive_trace_model.trace_region_peak`).
     threshold : float
         The fit threshold in the image's units.
     """
@@ -151,8 +163,23 @@ class OversampledExposure:
 
 
 @dataclass
-class _Cutout:
-    """One slice's pixels in a box of ``shape`` starting at detector ``(y0, x0)``."""
+class SliceCutout:
+    """One slice's pixels in the smallest detector box holding them, as jwst's trace model
+    fits a region (NaN, and ``region`` 0, outside the slice).
+
+    Attributes
+    ----------
+    slice_index : int
+        Slice (0-based); ``region`` holds ``slice_index + 1`` on its pixels.
+    y0, x0 : int
+        Detector row and column of the box's first pixel.
+    flux, err, fit_err : numpy.ndarray
+        Values, errors and the errors the spline fit weights with, in the box.
+    alpha : numpy.ndarray
+        The instrument model's along-slice coordinate (arcsec) of each pixel.
+    region : numpy.ndarray of int32
+        Region map (jwst's slice numbering, 1-based; 0 outside the slice).
+    """
 
     slice_index: int
     y0: int
@@ -172,9 +199,22 @@ def _fit_error(values: np.ndarray, errors: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values) & ~ok, floor, errors)
 
 
-def _cutouts(pixmap: DetectorPixelMap, values: np.ndarray, errors: np.ndarray,
-             fit_errors: np.ndarray) -> list[_Cutout]:
-    """Per-slice boxes of the per-pixel arrays (NaN outside the slice)."""
+def slice_cutouts(pixmap: DetectorPixelMap, values: np.ndarray, errors: np.ndarray,
+                  fit_errors: np.ndarray) -> list[SliceCutout]:
+    """Per-slice boxes of per-pixel arrays (NaN outside the slice), one per slice of
+    ``pixmap``, in slice order: what :func:`oversample_exposure` hands jwst's trace model.
+
+    Parameters
+    ----------
+    pixmap : DetectorPixelMap
+        The illuminated pixels.
+    values, errors, fit_errors : numpy.ndarray
+        One value per pixel of ``pixmap``.
+
+    Returns
+    -------
+    list of SliceCutout
+    """
     out = []
     for k in np.unique(pixmap.slice_index):
         sel = np.flatnonzero(pixmap.slice_index == k)
@@ -190,7 +230,7 @@ def _cutouts(pixmap: DetectorPixelMap, values: np.ndarray, errors: np.ndarray,
 
         region = np.zeros(shape, dtype=np.int32)
         region[idx] = int(k) + 1
-        out.append(_Cutout(int(k), y0, x0, box(values[sel]), box(errors[sel]),
+        out.append(SliceCutout(int(k), y0, x0, box(values[sel]), box(errors[sel]),
                            box(fit_errors[sel]), box(along_slice_at(x, y, pixmap.slice_index[sel])),
                            region))
     return out
@@ -214,7 +254,7 @@ def _select_slices(peaks: dict[int, float], threshold: float,
             and p >= params.min_peak_fraction * brightest}
 
 
-def _fit_columns(cut: _Cutout, offset: float, threshold: float,
+def _fit_columns(cut: SliceCutout, offset: float, threshold: float,
                  params: TraceModelParameters) -> list[int] | None:
     """Columns of a cut-out allowed a fit (None: all)."""
     if not params.fit_columns_above_threshold or params.fit_threshold <= 0:
@@ -224,8 +264,15 @@ def _fit_columns(cut: _Cutout, offset: float, threshold: float,
     return [int(c) for c in np.flatnonzero(peak + offset > threshold)]
 
 
-def _alpha_os(cut: _Cutout, factor: int) -> np.ndarray:
-    """The instrument model's along-slice coordinate on the cut-out's oversampled grid."""
+def oversampled_alpha(cut: SliceCutout, factor: int) -> np.ndarray:
+    """The instrument model's along-slice coordinate (arcsec) on a cut-out's grid oversampled
+    ``factor`` times along the rows (jwst's ``alpha_os``: row ``j = factor × row + m`` at the
+    fractional detector row of :func:`~ifuqa.process.stages.point_cloud.oversampled_rows`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (factor × ny, nx)
+    """
     ny, nx = cut.flux.shape
     _, y_os = oversampled_rows(factor, cut.y0 + np.arange(ny))
     y_os = y_os.T.reshape(-1)  # row-major: j = f * row + m
@@ -259,7 +306,7 @@ def oversample_exposure(
         The values are flux densities per pixel (NS-IFU02 defect): jwst then divides the
         oversampled values by the factor.
     grating : str, optional
-        Grating name (``"PRISM"`` selects jwst's PRISM fit parameters).
+        Grating name (``"PRISM"`` selects jwst 3.0.x's PRISM fit parameters).
 
     Returns
     -------
@@ -274,7 +321,7 @@ def oversample_exposure(
     stats = trace_fit_statistics(values)
     offset, threshold = _threshold(*stats, params.fit_threshold)
 
-    cuts = _cutouts(pixmap, values, errors, fit_errors)
+    cuts = slice_cutouts(pixmap, values, errors, fit_errors)
     peaks = {c.slice_index: trace_region_peak(c.flux + offset, c.fit_err, c.alpha)
              for c in cuts}
     chosen = _select_slices(peaks, threshold, params)
@@ -288,7 +335,7 @@ def oversample_exposure(
         fit = cut.slice_index in chosen
         res = trace_model_oversample(
             cut.flux, cut.err, cut.alpha, cut.region, oversample_factor=f,
-            alpha_os=_alpha_os(cut, f), detector=pixmap.detector, grating=grating,
+            alpha_os=oversampled_alpha(cut, f), detector=pixmap.detector, grating=grating,
             fit_threshold=params.fit_threshold, slope_limit=params.slope_limit,
             flux_density=flux_density, statistics=stats, fit_error=cut.fit_err,
             fit_regions=[cut.slice_index + 1] if fit else [],
@@ -305,6 +352,8 @@ def oversample_exposure(
 
 
 def fitted_summary(exposures: Sequence[OversampledExposure]) -> str:
-    """Short text of what was fitted (for logs and HISTORY)."""
+    """Short text of what was fitted, and with which jwst line's algorithm (for logs and
+    HISTORY)."""
     return "; ".join(f"{e.pixmap.detector}: slices {list(e.fitted_slices)} "
-                     f"({e.fitted_columns} column fits)" for e in exposures)
+                     f"({e.fitted_columns} column fits, jwst {TRACE_MODEL_LINE}.x algorithm)"
+                     for e in exposures)

@@ -1,0 +1,26 @@
+"""Colours and words of the report, shared by its figures and its HTML tables."""
+
+from __future__ import annotations
+
+__all__ = ["APPLICABILITY_COLOURS", "DEFAULT_COLOUR", "POWER_COLOURS", "POWER_TEXT",
+           "VERDICT_COLOURS"]
+
+VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "skip": "#9e9e9e", "error": "#6a1b9a"}
+"""Background of a cell or a box by a record's verdict."""
+
+POWER_COLOURS = {"yes": "#2e7d32", "no": "#c62828", "unknown": "#9e9e9e",
+                 "not targeted": "#bdbdbd"}
+"""Background of a power-matrix "power" cell by its value."""
+
+POWER_TEXT = {"yes": "yes: fails with the defect, passes with the fix",
+              "no": "NO: does not tell the defect from the fix",
+              "unknown": "unknown (skipped, errored or not run)",
+              "not targeted": "not targeted by this defect"}
+"""What a power value means (the cell's tooltip when its line has no note)."""
+
+APPLICABILITY_COLOURS = {"affected": "#c62828", "at risk": "#ef6c00",
+                         "not applicable": "#9e9e9e"}
+"""Background of an applicability cell by its status."""
+
+DEFAULT_COLOUR = "#555"
+"""Background of a summary or applicability cell whose status has no colour above."""
