@@ -25,3 +25,10 @@ def test_x1d_matches_curve_of_growth(ifuqa_dataset, ifuqa_check, ifuqa_threshold
     growth of the cube within 3 FWHM (an off-source or mis-corrected extraction falls short)."""
     ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU04", ns_ifu04.curve_of_growth_total,
                                            ifuqa_dataset, ifuqa_thresholds))
+
+
+def test_x1d_holds_its_source(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
+    """The x1d holds significant source flux: an aperture that missed its source collects only
+    noise and background residuals."""
+    ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU04", ns_ifu04.x1d_source, ifuqa_dataset,
+                                           ifuqa_thresholds))

@@ -110,31 +110,42 @@ def _add_check(parser: argparse.ArgumentParser) -> None:
                         help="write the run's metrics as a baseline")
     parser.add_argument("--tolerance", action="append", default=[], metavar="NAME=SPEC",
                         help="override a regression tolerance (repeatable)")
+    parser.add_argument("--batch-size", type=int, default=50, metavar="N",
+                        help="datasets per pytest run (default 50): memory stays bounded and "
+                             "results are journalled after each batch")
+    parser.add_argument("--resume", action="store_true",
+                        help="resume an interrupted run: skip the datasets whose records the "
+                             "journal of --results already holds (unchanged files only)")
+    from ifuqa.cluster.commands import add_cluster_options
+
+    add_cluster_options(parser)
 
 
 def _run_check(args: argparse.Namespace) -> int:
     """Run the known-issue checks on the given products through pytest (same suite, same
-    results format as ``pytest --ifuqa-data``); returns pytest's exit code."""
-    import subprocess
-
+    results format as ``pytest --ifuqa-data``), streamed in batches, here or on a Dask
+    cluster (:func:`ifuqa.cluster.commands.run_check`); returns the run's exit status."""
     from ifuqa._pytest.options import checks_dir
+    from ifuqa.cluster.commands import run_check
 
-    # a fresh interpreter: pytest must import the plugin and the checks itself
-    argv = [sys.executable, "-m", "pytest", str(checks_dir()), "-p", "no:cacheprovider", "-q",
-            "-o", "addopts=", *[f"--ifuqa-data={p.resolve()}" for p in args.paths]]
-    if args.results:
-        argv.append(f"--ifuqa-results={args.results}")
-    if args.html:
-        argv += [f"--html={args.html}", "--self-contained-html"]
-    if args.markers:
-        argv += ["-m", args.markers]
-    argv += [f"--ifuqa-threshold={t}" for t in args.threshold]
-    if args.baseline:
-        argv.append(f"--ifuqa-baseline={args.baseline.resolve()}")
-    if args.generate_baseline:
-        argv.append(f"--ifuqa-generate-baseline={args.generate_baseline.resolve()}")
-    argv += [f"--ifuqa-tolerance={t}" for t in args.tolerance]
-    return subprocess.call(argv)
+    if args.resume and not args.results:
+        print("ifuqa check: error: --resume needs --results (its journal is what resumes)",
+              file=sys.stderr)
+        return 2
+    return run_check(args, checks_dir())
+
+
+def _add_build(parser: argparse.ArgumentParser) -> None:
+    from ifuqa.cluster.commands import add_build
+
+    add_build(parser)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    """Build synthetic datasets into the cache, here or on a Dask cluster."""
+    from ifuqa.cluster.commands import run_build
+
+    return run_build(args)
 
 
 def _add_compare(parser: argparse.ArgumentParser) -> None:
@@ -173,15 +184,88 @@ def _run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_explore(parser: argparse.ArgumentParser) -> None:
+    from ifuqa.explore.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_explore(args: argparse.Namespace) -> int:
+    """Search the scene space for breakdowns of the known issues (:mod:`ifuqa.explore`)."""
+    from ifuqa._pytest.options import checks_dir
+    from ifuqa.explore.command import run
+
+    return run(args, checks_dir=checks_dir())
+
+
+def _add_inject(parser: argparse.ArgumentParser) -> None:
+    from ifuqa.inject import DEFECTS
+
+    parser.add_argument("input", type=Path,
+                        help="the original product (s3d, or x1d for undulation and "
+                             "negative_offset); read, never written")
+    parser.add_argument("--out", required=True, type=Path, help="the copy to write")
+    parser.add_argument("--defect", required=True, choices=sorted(DEFECTS),
+                        help="; ".join(f"{k} ({d.issue}, {d.unit}): {d.size_meaning}"
+                                       for k, d in DEFECTS.items()).replace("%", "%%"))
+    parser.add_argument("--size", required=True, type=float,
+                        help="the injected size, in the defect's unit")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a defect parameter (its position), e.g. angle_deg=45, "
+                             "cycles_per_um=12, band_um=18.0,19.0")
+
+
+def _parse_param(text: str) -> tuple[str, object]:
+    name, _, value = text.partition("=")
+    if not value:
+        raise ValueError(f"--param {text!r}: expected NAME=VALUE")
+    parts = [v.strip() for v in value.split(",")]
+    numbers = [float(v) for v in parts] if all(_is_number(v) for v in parts) else None
+    if numbers is None:
+        return name.strip(), value
+    return name.strip(), numbers[0] if len(numbers) == 1 else tuple(numbers)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _run_inject(args: argparse.Namespace) -> int:
+    """Write a copy of a product with one known defect injected."""
+    from ifuqa.inject import Injection, inject_product
+    from ifuqa.inject.files import InjectionError
+    from ifuqa.products import ProductError
+
+    try:
+        injection = Injection(args.defect, args.size,
+                              tuple(_parse_param(p) for p in args.param))
+        out = inject_product(args.input, args.out, injection)
+    except (InjectionError, ProductError, ValueError) as exc:
+        print(f"ifuqa inject: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}: {injection.describe()} into a copy of {args.input.name}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "simulate": ("render a scenario into rate files and truth.json", _add_simulate, _run_simulate),
     "process": ("run the processing chain (with the fixes, or re-creating a known defect)",
                 _add_process, _run_process),
     "check": ("run the known-issue checks on products (e.g. from `ifuqa process`)",
               _add_check, _run_check),
+    "build": ("simulate and process scenarios or catalogues into the build cache (here, or on "
+              "a Dask cluster with --dask)", _add_build, _run_build),
     "list": ("list the embedded scenario catalogue", _add_list, _run_list),
     "compare": ("compare two runs (results JSON or baselines) side by side; exit 1 on "
                 "regressions", _add_compare, _run_compare),
+    "inject": ("write a copy of a real product with one known defect injected "
+               "(injection-recovery)", _add_inject, _run_inject),
+    "explore": ("search the scene space for scenes on which a known issue's checks fail; "
+                "write the minimal one; exit 1 when one is found", _add_explore, _run_explore),
 }
 
 
@@ -197,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ifuqa`` console script."""
+    from ifuqa.cluster.connect import ClusterError
     from ifuqa.process.config import ProcessingConfigError
     from ifuqa.process.rate_inputs import ProcessingError
     from ifuqa.scenario import ScenarioError
@@ -205,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command][2](args)
     except (ScenarioError, ProcessingError, ProcessingConfigError, FileNotFoundError,
-            OSError) as exc:
+            OSError, ClusterError) as exc:
         print(f"ifuqa {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

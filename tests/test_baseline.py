@@ -682,7 +682,8 @@ def test_compare_table_html_and_exit_codes(tmp_path: Path,
     assert cli_main(["compare", str(a), str(b), f"--html={html}"]) == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].startswith(f"A: {a} (jwst ")
+    assert lines[0] == "versions that differ (A → B): none"  # same software, said first
+    assert lines[1].startswith(f"A: {a} (jwst ")
     header = next(line for line in lines if line.startswith("status"))
     assert header.split() == ["status", "issue", "dataset", "check", "metric", "A", "B",
                               "change", "tolerance"]

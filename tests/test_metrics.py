@@ -127,12 +127,15 @@ def test_peak_metrics() -> None:
     assert peak_depth_against_reference(ref, ref).value == pytest.approx(0.0)
     assert not depth.passed
     cube = np.repeat(holed[None], 60, axis=0)
-    hole = peak_hole(cube, np.linspace(3, 4, 60), radius_pix=4.0, n_bins=3)
-    # the halved centre against its brightest neighbour, one spaxel out
-    assert hole.value == pytest.approx(100 * (1 - 0.5 / np.exp(-0.5 / 1.44)), abs=0.01)
-    assert not hole.passed
-    fine = peak_hole(np.repeat(ref[None], 60, axis=0), np.linspace(3, 4, 60), radius_pix=4.0)
-    assert fine.value == 0 and fine.passed
+    fwhm = 1.2 * 2.3548
+    hole = peak_hole(cube, np.linspace(3, 4, 60), radius_pix=2.5 * fwhm, fwhm_pix=fwhm,
+                     n_bins=3)
+    # half of the peak spaxel (value 1 of a unit Gaussian) below the Gaussian the rest fits
+    assert hole.value == pytest.approx(50.0, abs=1.0), hole.describe()
+    assert hole.verdict == "fail"
+    fine = peak_hole(np.repeat(ref[None], 60, axis=0), np.linspace(3, 4, 60),
+                     radius_pix=2.5 * fwhm, fwhm_pix=fwhm)
+    assert abs(fine.value) < 0.1 and fine.passed, fine.describe()
 
 
 def test_extraction_centring_metrics() -> None:

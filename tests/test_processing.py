@@ -123,7 +123,8 @@ def test_cosmic_rays_caught_without_flagging_the_psf_core(pytestconfig):
     jump_flagged, signal, noise = [], [], []
     for rate_path in dataset.rate:
         truth = dataset.truth_dir / f"{product_stem(rate_path)}_crmask.fits"
-        explained = ndimage.binary_dilation(fits.getdata(truth).astype(bool))  # + 4-neighbours
+        # the hits and their 4-neighbours
+        explained = ndimage.binary_dilation(fits.getdata(truth, "CRMASK").astype(bool))
         with datamodels.open(rate_path) as rate:
             jump_flagged.append(((np.asarray(rate.dq) & 4) > 0) & ~explained)
             sig = np.asarray(rate.data, dtype=float).copy()

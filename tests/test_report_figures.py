@@ -125,6 +125,10 @@ PLOTS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         "recall_by_sigma_percent": np.where(
             COUNTS > 0, 100 / (1 + (8 / np.sqrt(EDGES[:-1] * EDGES[1:])) ** 4), np.nan),
         "threshold_percent": 90.0}),
+    "completeness_curve": ("completeness95_hole", lambda: {
+        "sizes": np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]) * 15.0,
+        "fraction": np.array([0.0, 0.0, 0.25, 0.5, 1.0, 1.0, 1.0]), "threshold": 15.0,
+        "size95": 21.75, "injection": "hole", "unit": "%"}),
     "banding_per_file": ("banding_residual_ratio", lambda: {"per_file": {
         "jw01234001001_01101_00001_nrs1_rate.fits": (0.031, 0.004),
         "jw01234001001_01101_00001_nrs2_rate.fits": (0.027, 0.005),
@@ -200,7 +204,11 @@ def _produced_metric_names() -> set[str]:
     name argument of ``MetricResult(...)``, ``metric="..."`` arguments and defaults, and
     ``result.metric = "..."`` renames."""
     names: set[str] = set()
-    for path in [*(PACKAGE / "metrics").glob("*.py"), *(PACKAGE / "evaluate").glob("*.py")]:
+    from ifuqa.recovery import TARGETS
+
+    kinds = [t.injection for t in TARGETS]
+    for path in [*(PACKAGE / "metrics").glob("*.py"), *(PACKAGE / "evaluate").glob("*.py"),
+                 *(PACKAGE / "recovery").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 func = node.func
@@ -208,6 +216,10 @@ def _produced_metric_names() -> set[str]:
                 if (called == "MetricResult" and len(node.args) > 1
                         and isinstance(node.args[1], ast.Constant)):
                     names.add(node.args[1].value)
+                elif (called == "MetricResult" and len(node.args) > 1
+                      and isinstance(node.args[1], ast.JoinedStr)):  # f"<prefix>_{injection}"
+                    prefix = node.args[1].values[0].value
+                    names |= {f"{prefix}{kind}" for kind in kinds}
                 names |= {kw.value.value for kw in node.keywords if kw.arg == "metric"
                           and isinstance(kw.value, ast.Constant)}
             elif isinstance(node, ast.Assign):
@@ -232,6 +244,13 @@ def test_every_metric_has_a_figure_or_is_figureless_on_purpose() -> None:
     assert produced - with_figure - set(FIGURELESS) == set(), "metric without figure or reason"
     assert (with_figure | set(FIGURELESS)) - produced == set(), "no metric has this name"
     assert all(FIGURELESS.values())
+
+
+def test_injection_kinds_match_the_recovery_targets() -> None:
+    from ifuqa.recovery import TARGETS
+    from ifuqa.report.figures import INJECTION_KINDS
+
+    assert set(INJECTION_KINDS) == {t.injection for t in TARGETS}
 
 
 def test_every_figure_kind_has_a_baseline() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from ifuqa.scenario import (
     DITHER_PATTERNS,
@@ -11,6 +12,8 @@ from ifuqa.scenario import (
     load_scenario,
     parse_scenario,
 )
+from ifuqa.scenario.write import scenario_dict, scenario_toml
+from ifuqa.strategies import scenarios
 
 MINIMAL = """
 grating = "G395H"
@@ -134,3 +137,46 @@ radius_arcsec = 0.25
 sersic_index = 4.0'''))
     src = load_scenario(path).sources[0]
     assert (src.profile, src.radius_arcsec, src.sersic_index) == ("sersic", 0.25, 4.0)
+
+
+# ---------------------------------------------------------------- properties over drawn scenes
+# The scenes of ifuqa.strategies (what `ifuqa explore` and users' property tests draw).
+
+DRAWS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@DRAWS
+@given(scenarios())
+def test_every_drawn_scenario_is_accepted_by_parse_scenario(scenario):
+    """Many draws over the whole instrument space: parse_scenario accepts each, and its TOML
+    text reads back to the same scenario."""
+    import tomllib
+
+    assert parse_scenario(scenario_dict(scenario)) == scenario
+    assert parse_scenario(tomllib.loads(scenario_toml(scenario))) == scenario
+    assert scenario.ngroups >= 2
+    assert abs(scenario.effective_exposure_time - scenario.exposure_time) < 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios(band_planes=120))
+def test_every_drawn_scenario_file_is_accepted_by_ifuqa_simulate(tmp_path_factory, scenario):
+    """``ifuqa simulate FILE`` loads the scenario with load_scenario: the written file loads to
+    the drawn scenario (its source_path aside)."""
+    from dataclasses import replace
+
+    path = tmp_path_factory.mktemp("drawn") / f"{scenario.name}.toml"
+    path.write_text(scenario_toml(scenario, comment="drawn by ifuqa.strategies"))
+    loaded = load_scenario(path)
+    assert replace(loaded, source_path=None) == scenario
+    assert loaded.source_path == str(path)
+
+
+def test_a_window_on_no_simulated_detector_is_rejected():
+    """A band that falls on none of the listed detectors (found by the strategies' property test:
+    `ifuqa simulate` then wrote only truth.json) is rejected, naming the key and the ranges."""
+    with pytest.raises(ScenarioError,
+                       match=r"wavelength_range_um.*none of the simulated detectors.*NRS1"):
+        parse_scenario({"grating": "G395H", "filter": "F290LP", "exposure_time": 500.0,
+                        "detectors": ["NRS1"], "wavelength_range_um": [4.2, 4.3],
+                        "sources": [{"kind": "point", "flux_mjy": 1.0}]})

@@ -76,3 +76,16 @@ def test_atomic_write_refuses_other_modes(tmp_path: Path) -> None:
 ])
 def test_format_value(args: tuple, kwargs: dict, text: str) -> None:
     assert format_value(*args, **kwargs) == text
+
+
+@pytest.mark.parametrize("command", ["simulate", "process", "check", "build", "list", "compare",
+                                     "inject", "explore"])
+def test_every_cli_command_prints_its_help(command, capsys):
+    """``ifuqa COMMAND --help`` works for every command (a bare ``%`` in a help text once broke
+    ``ifuqa inject --help``)."""
+    from ifuqa.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: ifuqa {command}" in capsys.readouterr().out

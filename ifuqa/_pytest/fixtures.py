@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ifuqa._pytest.options import INI_THRESHOLDS, OPTION_THRESHOLD, cache_root
+from ifuqa._pytest.options import INI_THRESHOLDS, OPTION_THRESHOLD
 from ifuqa._pytest.recorder import CheckRecorder
 from ifuqa.simulate.observation import SimulationResult
 
@@ -20,11 +20,12 @@ def ifuqa_dataset(request: pytest.FixtureRequest) -> Any:
     handle = request.param
     if handle is None:
         pytest.skip("no ifuqa datasets")
-    from ifuqa.builds.synthetic import SyntheticSpec, build_synthetic
+    from ifuqa._pytest.build_hooks import build_with_progress
+    from ifuqa.builds.synthetic import SyntheticSpec
     from ifuqa.products.dataset import Dataset
 
     if isinstance(handle, SyntheticSpec):
-        return build_synthetic(handle, cache_root(request.config))
+        return build_with_progress(request.config, handle)
     assert isinstance(handle, Dataset)
     return handle
 

@@ -17,6 +17,9 @@ OPTION_RESULTS = "--ifuqa-results"
 OPTION_THRESHOLD = "--ifuqa-threshold"
 OPTION_CACHE = "--ifuqa-cache"
 OPTION_POWER = "--ifuqa-power-matrix"
+OPTION_DASK = "--ifuqa-dask"
+OPTION_CATALOGUE = "--ifuqa-catalogue"
+OPTION_MANIFEST = "--ifuqa-manifest"
 INI_SCENARIOS = "ifuqa_scenarios"
 INI_POWER = "ifuqa_power_matrix"
 INI_THRESHOLDS = "ifuqa_thresholds"
@@ -56,6 +59,16 @@ def addoption(parser: pytest.Parser) -> Any:
     group.addoption(OPTION_POWER, action="store_true", default=False,
                     help="with --ifuqa, also run the checks on each known issue's defect "
                          "dataset (expected to fail) and report the defect-vs-fix power matrix")
+    group.addoption(OPTION_DASK, default=None, metavar="ADDRESS",
+                    help="make the synthetic builds on a Dask cluster before the checks run: "
+                         "'local' (a LocalCluster on this machine) or tcp://HOST:PORT (a "
+                         "running scheduler; its workers must see --ifuqa-cache)")
+    group.addoption(OPTION_CATALOGUE, default=None, metavar="NAME|DIR",
+                    help="scenario catalogue for --ifuqa: 'default', 'release' (about 50 "
+                         "scenes, opt-in) or a folder of scenario TOML files")
+    group.addoption(OPTION_MANIFEST, default=None, metavar="PATH",
+                    help="datasets to check, as JSON written by `ifuqa check` (one batch of "
+                         "an archive run)")
     parser.addini(INI_POWER, type="bool", default=False,
                   help="run the power matrix (as --ifuqa-power-matrix)")
     parser.addini(INI_SCENARIOS, type="linelist", default=[],
@@ -74,7 +87,8 @@ def checks_dir() -> Path:
 
 
 def active(config: pytest.Config) -> bool:
-    return bool(config.getoption(OPTION_RUN) or config.getoption(OPTION_DATA))
+    return bool(config.getoption(OPTION_RUN) or config.getoption(OPTION_DATA)
+                or config.getoption(OPTION_MANIFEST))
 
 
 def selected_scenarios(config: pytest.Config) -> list[str]:
@@ -82,6 +96,10 @@ def selected_scenarios(config: pytest.Config) -> list[str]:
     chosen = config.getoption(OPTION_SCENARIO) or config.getini(INI_SCENARIOS)
     if chosen:
         return list(chosen)
+    if config.getoption(OPTION_CATALOGUE):
+        from ifuqa.scenario.catalogues import catalogue_scenarios
+
+        return catalogue_scenarios(config.getoption(OPTION_CATALOGUE))
     from ifuqa.scenario import catalogue_names
 
     return catalogue_names()

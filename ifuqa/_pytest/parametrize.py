@@ -14,6 +14,7 @@ import pytest
 from ifuqa._pytest.options import (
     OPTION_DATA,
     OPTION_DEFECT,
+    OPTION_MANIFEST,
     OPTION_RUN,
     active,
     cache_root,
@@ -63,12 +64,21 @@ def _defect_params(config: pytest.Config, fixed: list[tuple[str, Any]]) -> list[
 
 
 def _user_datasets(config: pytest.Config) -> list[Any]:
+    manifest = config.getoption(OPTION_MANIFEST)
+    found = []
+    if manifest:  # a batch of `ifuqa check` (ifuqa.cluster.checks)
+        import json
+
+        from ifuqa.products.dataset import Dataset
+
+        data = json.loads(Path(manifest).read_text(encoding="utf-8"))
+        found = [Dataset.from_json(d) for d in data["datasets"]]
     paths = config.getoption(OPTION_DATA)
     if not paths:
-        return []
+        return found
     from ifuqa.products.discovery import discover
 
-    return discover([Path(p) for p in paths])
+    return found + discover([Path(p) for p in paths])
 
 
 def generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -86,6 +96,9 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
         if power:  # defect datasets: only the checks they must fail, expected to fail
             params = power_params(metafunc.function.__name__, _issues_of(metafunc), params,
                                   power)
+        from ifuqa._pytest.limitations import limitation_params
+
+        params = limitation_params(metafunc.function.__name__, params)  # regression scenes
         metafunc.parametrize("ifuqa_dataset", [h for _, h in params], ids=[i for i, _ in params],
                              indirect=True, scope="session")
 

@@ -25,6 +25,17 @@ Running the checks
     see :mod:`ifuqa.verdicts.tolerances`).
 ``--ifuqa-cache DIR``
     Where synthetic builds are cached (default: pytest's cache folder).
+``--ifuqa-dask ADDRESS``
+    Make the run's synthetic builds on a Dask cluster first (``local``: a LocalCluster;
+    ``tcp://HOST:PORT``: a running scheduler whose workers see ``--ifuqa-cache``); see
+    :mod:`ifuqa._pytest.build_hooks`.
+``--ifuqa-catalogue NAME|DIR``
+    The scenarios of ``--ifuqa``: ``default``, ``release`` (about 50 scenes) or a folder.
+``--ifuqa-explore N``
+    Search each known issue's scene space (Hypothesis, up to N scenes drawn) for a scene its
+    checks fail on; each search is a test ``ifuqa-explore[NS-IFU0N]`` that fails with the
+    minimal failing scene (``--ifuqa-explore-out DIR``, ``--ifuqa-explore-seed N``; see
+    :mod:`ifuqa._pytest.explore_items`).
 ``--ifuqa-power-matrix``
     Also run each known issue's checks on its defect dataset (ini ``ifuqa_power_matrix``),
     expecting them to fail, and show the defect-vs-fix power matrix in the HTML report (see
@@ -53,7 +64,7 @@ from __future__ import annotations
 
 import pytest
 
-from ifuqa._pytest import gate_hooks, options, parametrize
+from ifuqa._pytest import explore_items, gate_hooks, options, parametrize
 from ifuqa._pytest.collector import ResultCollector, results_key
 from ifuqa._pytest.html_hooks import HtmlReport
 from ifuqa._pytest.options import OPTION_DEFECT, OPTION_POWER, checks_dir
@@ -66,13 +77,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Register ifuqa's command-line options and ini keys (:mod:`ifuqa._pytest.options`)."""
     group = options.addoption(parser)
     gate_hooks.addoption(group, parser)
+    explore_items.addoption(group)
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
                                   args: list[str]) -> None:
-    """With ``--ifuqa``/``--ifuqa-data`` and no test paths, collect the checks folder."""
+    """With ``--ifuqa``/``--ifuqa-data`` (or only ``--ifuqa-explore``) and no test paths,
+    collect the checks folder."""
     known, _ = parser.parse_known_and_unknown_args(args)
-    if not (getattr(known, "ifuqa", False) or getattr(known, "ifuqa_data", None)):
+    explore_only = getattr(known, "ifuqa_explore", None) is not None and not known.file_or_dir
+    early_config.stash[explore_items.explore_only_key] = explore_only
+    if not (getattr(known, "ifuqa", False) or getattr(known, "ifuqa_data", None)
+            or explore_only):
         return
     if not known.file_or_dir:
         args.append(str(checks_dir()))
@@ -86,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for issue in ISSUES:
         config.addinivalue_line(
             "markers", f"{issue.lower().replace('-', '_')}: checks of known issue {issue}")
+    config.addinivalue_line("markers", "injection_recovery: defects injected into copies of a "
+                                       "user's products (with --ifuqa-power-matrix)")
     config.stash[results_key] = []
     config.stash[parametrize.datasets_key] = {}
     collector = ResultCollector(config)
@@ -94,6 +112,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(config.stash[gate_hooks.gate_key], gate_hooks.PLUGIN_NAME)
     if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
         config.pluginmanager.register(HtmlReport(collector), "ifuqa-html")
+    if config.getoption(options.OPTION_DASK) and not hasattr(config, "workerinput"):
+        from ifuqa._pytest.build_hooks import DaskBuilds
+
+        config.pluginmanager.register(DaskBuilds(config), "ifuqa-dask")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m/-k deselect: the searches carry issue markers
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Add the ``--ifuqa-explore`` searches (:mod:`ifuqa._pytest.explore_items`)."""
+    explore_items.modify_items(session, config, items)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -142,8 +142,10 @@ class CheckRecorder:
         return result
 
     def judge(self, *results: Any) -> None:
-        """Record the results and fail the test with every failing metric's description (and
-        every metric the regression gate fails).
+        """Record the results and judge them: the test fails with every failing metric's
+        description (and every metric the regression gate fails); when none fails but a metric
+        could not decide (its uncertainty straddles the limit), the test is skipped with that
+        metric's description — recorded as ``undecided``, never passed.
 
         Parameters
         ----------
@@ -152,6 +154,10 @@ class CheckRecorder:
         """
         for result in results:
             self.record(result)
-        bad = [r.describe() for r in results if not r.passed] + gate.take_failures(self.item)
+        bad = ([r.describe() for r in results if r.verdict in ("fail", "error")]
+               + gate.take_failures(self.item))
         if bad:
             pytest.fail("\n".join(bad), pytrace=False)
+        undecided = [r.describe() for r in results if r.verdict == "undecided"]
+        if undecided:
+            pytest.skip("\n".join(undecided))

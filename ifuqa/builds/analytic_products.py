@@ -43,8 +43,11 @@ class PointCubeSpec:
     wiggle_cycles_per_um : float
         Frequency of the modulation.
     x1d_undulation : float
-        Fractional low-frequency modulation added to the x1d only (a 1/f residual of the
-        extraction, NS-IFU03), at ``x1d_undulation_cycles_per_um``.
+        Low-frequency undulation added to the x1d only (a 1/f residual of the extraction,
+        NS-IFU03: additive, ``x1d_undulation`` × the spectrum's median), at
+        ``x1d_undulation_cycles_per_um``.
+    x1d_slope : float
+        Spectral index of the x1d only, ``F ∝ (λ / λ_mid)^slope`` (0: flat like the cube).
     x1d_undulation_cycles_per_um : float
         Its frequency.
     instrument, exp_type, srctype, bunit, cal_ver : str
@@ -65,6 +68,7 @@ class PointCubeSpec:
     wiggle_cycles_per_um: float = 20.0
     x1d_undulation: float = 0.0
     x1d_undulation_cycles_per_um: float = 3.0
+    x1d_slope: float = 0.0
     instrument: str = "NIRSPEC"
     exp_type: str = "NRS_IFU"
     srctype: str = "POINT"
@@ -208,8 +212,10 @@ def write_point_x1d(path: Path, spec: PointCubeSpec = PointCubeSpec(), *,
     if spec.wiggle_amplitude:
         values *= 1.0 + spec.wiggle_amplitude * np.sin(2 * np.pi * spec.wiggle_cycles_per_um
                                                        * wave)
+    if spec.x1d_slope:
+        values *= (wave / wave.mean()) ** spec.x1d_slope
     if spec.x1d_undulation:
-        values *= 1.0 + spec.x1d_undulation * np.sin(
+        values = values + spec.x1d_undulation * float(np.median(values)) * np.sin(
             2 * np.pi * spec.x1d_undulation_cycles_per_um * wave + 0.3)
     dtype = datamodels.SpecModel().get_dtype("spec_table")
     table = np.zeros(wave.size, dtype=dtype)

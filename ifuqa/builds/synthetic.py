@@ -9,20 +9,23 @@ that pytest-xdist workers share one build.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ifuqa.builds.simulation import simulate_scenario
-from ifuqa.process.chain import process
+from ifuqa.process.chain import extract_again, process
 from ifuqa.process.config import ProcessingConfig
 from ifuqa.products.dataset import Dataset
 from ifuqa.scenario.load import load_scenario
 from ifuqa.scenario.schema import Scenario
 from ifuqa.simulate.truth import has_truth, read_truth
 
-__all__ = ["SyntheticSpec", "build_synthetic", "catalogue_spec", "load_dataset_dir"]
+__all__ = ["SyntheticSpec", "build_folder", "build_synthetic", "catalogue_spec", "is_built",
+           "load_dataset_dir", "reference_dir", "reference_folder", "simulation_dir",
+           "simulation_path"]
 
 FLUX_SCALES = (0.05, 0.1, 0.2)
 """Spaxel scales (arcsec) at which flux conservation is measured (NS-IFU02)."""
@@ -106,8 +109,20 @@ def catalogue_spec(scenario: str, *, defects: tuple[str, ...] = ()) -> Synthetic
     return SyntheticSpec(scenario, defects=tuple(defects), **_extras_for(load_scenario(scenario)))
 
 
-BUILD_FORMAT = 7
-"""Bumped whenever simulated or processed products change, so that cached builds are redone."""
+BUILD_FORMAT = 8
+"""Bumped whenever simulated or processed products change, so that cached builds are redone
+(8: builds use one BLAS thread, see :func:`one_blas_thread`)."""
+
+
+def one_blas_thread():
+    """Limit BLAS/OpenMP to one thread while a build is made: a sum split over threads rounds
+    differently with their number, so without the limit a build made by a Dask worker (which
+    runs one thread per core) and one made in-process would differ in the last bits. With it,
+    every build is the same wherever it runs; the parallelism is across builds (xdist
+    workers, Dask workers)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
 
 
 def _versions() -> dict[str, str]:
@@ -137,8 +152,29 @@ def _config(spec: SyntheticSpec, **overrides: object):
     return ProcessingConfig(defects=frozenset(spec.defects), **kwargs)
 
 
-def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
+def build_folder(spec: SyntheticSpec, cache_root: Path) -> Path:
+    """The cache folder of a build (``LABEL-KEY``; complete when it holds ``build.json``)."""
+    return Path(cache_root) / f"{spec.label.replace('/', '_')}-{_key(spec)}"
+
+
+def is_built(spec: SyntheticSpec, cache_root: Path) -> bool:
+    """Whether the build of ``spec`` is complete in ``cache_root``."""
+    return (build_folder(spec, cache_root) / "build.json").is_file()
+
+
+def _add_time(timings: dict[str, float] | None, name: str, seconds: float) -> None:
+    if timings is not None:
+        timings[name] = timings.get(name, 0.0) + seconds
+
+
+def build_synthetic(spec: SyntheticSpec, cache_root: Path, *,
+                    timings: dict[str, float] | None = None) -> Dataset:
     """Simulate and process a synthetic dataset, or reuse the cached build.
+
+    The build is made in a temporary folder renamed onto its cache folder when complete
+    (:func:`ifuqa.util.atomic_folder.atomic_folder`), so a build killed half-way leaves
+    nothing a later run takes for a build; the same holds for its simulations and reference
+    cube.
 
     Parameters
     ----------
@@ -146,6 +182,10 @@ def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
         What to build.
     cache_root : path
         Cache folder (one sub-folder per build key).
+    timings : dict, optional
+        Filled with the seconds spent per stage (``simulate``, the processing stages,
+        ``reference``, ``spaxel scales``) when the build is made here; left empty when it was
+        cached.
 
     Returns
     -------
@@ -153,51 +193,103 @@ def build_synthetic(spec: SyntheticSpec, cache_root: Path) -> Dataset:
     """
     from filelock import FileLock
 
+    from ifuqa.util.atomic_folder import atomic_folder, remove_stale
+
     root = Path(cache_root)
     root.mkdir(parents=True, exist_ok=True)
     key = _key(spec)
-    folder = root / f"{spec.label.replace('/', '_')}-{key}"
+    folder = build_folder(spec, root)
     done = folder / "build.json"
     with FileLock(str(root / f"{key}.lock")):
         if not done.is_file():
-            _build(spec, folder)
-            done.write_text(json.dumps({"spec": repr(spec), "versions": _versions()}))
+            remove_stale(folder)
+            with atomic_folder(folder) as tmp, one_blas_thread():
+                _build(spec, tmp, timings)
+                (tmp / "build.json").write_text(
+                    json.dumps({"spec": repr(spec), "versions": _versions()}))
     return load_dataset_dir(folder, name=spec.label, defects=spec.defects)
 
 
-def simulation_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False) -> Path:
-    """Simulations are shared by every processing of the same scenario and seed."""
-    from filelock import FileLock
-
+def simulation_path(spec: SyntheticSpec, root: Path, *, noiseless: bool = False) -> Path:
+    """The cache folder of a build's simulation (noisy, or the noiseless reference scene),
+    keyed by the scenario file, the seed and the versions."""
     scenario, text = _scenario_and_text(spec)
     key = hashlib.sha256(text + repr((spec.seed, noiseless, _versions())).encode()).hexdigest()
-    sim = root / f"sim-{scenario.name}{'-noiseless' if noiseless else ''}-{key[:16]}"
+    return Path(root) / f"sim-{scenario.name}{'-noiseless' if noiseless else ''}-{key[:16]}"
+
+
+def simulation_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False,
+                   timings: dict[str, float] | None = None) -> Path:
+    """Simulations are shared by every processing of the same scenario and seed (made in a
+    temporary folder renamed into place when complete)."""
+    import time
+
+    from filelock import FileLock
+
+    from ifuqa.util.atomic_folder import atomic_folder, remove_stale
+
+    scenario, _ = _scenario_and_text(spec)
+    sim = simulation_path(spec, root, noiseless=noiseless)
     with FileLock(str(sim) + ".lock"):  # one lock per simulation: others proceed meanwhile
         if not has_truth(sim):
-            simulate_scenario(scenario, sim, seed=spec.seed, noiseless=noiseless)
+            start = time.perf_counter()
+            remove_stale(sim)
+            with atomic_folder(sim) as tmp, one_blas_thread():
+                simulate_scenario(scenario, tmp, seed=spec.seed, noiseless=noiseless)
+            _add_time(timings, "simulate (noiseless)" if noiseless else "simulate",
+                      time.perf_counter() - start)
     return sim
 
 
-def _build(spec: SyntheticSpec, folder: Path) -> None:
+def _process(sim: Path, out: Path, config: ProcessingConfig, cache: Path,
+             timings: dict[str, float] | None, **kwargs: object):
+    result = process(sim, out, config, cache_dir=cache, **kwargs)
+    for stage, seconds in result.timings_s.items():
+        _add_time(timings, stage, seconds)
+    return result
+
+
+def _build(spec: SyntheticSpec, folder: Path,
+           timings: dict[str, float] | None = None) -> None:
+    import time
+
     folder.mkdir(parents=True, exist_ok=True)
-    sim = simulation_dir(spec, folder.parent)
-    clean_sim = simulation_dir(spec, folder.parent, noiseless=True) if spec.with_reference else None
+    sim = simulation_dir(spec, folder.parent, timings=timings)
+    clean_sim = (simulation_dir(spec, folder.parent, noiseless=True, timings=timings)
+                 if spec.with_reference else None)
     cache = folder.parent / "stage-cache"
-    process(sim, folder / "products", _config(spec), cache_dir=cache)
+    main = _process(sim, folder / "products", _config(spec), cache, timings)
     if clean_sim is not None:
+        start = time.perf_counter()
         (folder / "reference-dir").write_text(str(_reference(spec, clean_sim, cache)))
+        _add_time(timings, "reference", time.perf_counter() - start)
     if spec.with_scales:
+        start = time.perf_counter()
         for scale in FLUX_SCALES:
-            process(sim, folder / f"scale-{scale:g}",
-                    _config(spec, spaxel_arcsec=scale,
-                            aperture_radius_arcsec=SCALE_APERTURE_ARCSEC), cache_dir=cache,
-                    exposure_products=False)
+            config = _config(spec, spaxel_arcsec=scale,
+                             aperture_radius_arcsec=SCALE_APERTURE_ARCSEC)
+            if config == dataclasses.replace(main.config,
+                                             aperture_radius_arcsec=SCALE_APERTURE_ARCSEC):
+                extract_again(main, folder / f"scale-{scale:g}", config)  # the same cube
+            else:
+                process(sim, folder / f"scale-{scale:g}", config, cache_dir=cache,
+                        exposure_products=False)
+        _add_time(timings, "spaxel scales", time.perf_counter() - start)
     (folder / "sim").write_text(str(sim))
 
 
 REFERENCE_IRRELEVANT_DEFECTS = frozenset({"NS-IFU01", "NS-IFU03", "NS-IFU04"})
 """Defects that cannot change the reference cube, which is built without outlier rejection
 and without cleaning (NS-IFU01, NS-IFU03), and whose extraction is not used (NS-IFU04)."""
+
+
+def reference_folder(spec: SyntheticSpec, clean_sim: Path) -> Path:
+    """The cache folder of the reference cube of ``spec`` made from the noiseless simulation
+    ``clean_sim`` (complete when it holds ``done``)."""
+    defects = tuple(sorted(d for d in spec.defects if d not in REFERENCE_IRRELEVANT_DEFECTS))
+    key = hashlib.sha256(repr((str(clean_sim), defects, tuple(sorted(map(repr, spec.options))),
+                               _versions())).encode()).hexdigest()[:16]
+    return clean_sim.parent / f"reference-{Path(spec.scenario).stem}-{key}"
 
 
 def _reference(spec: SyntheticSpec, clean_sim: Path, cache: Path) -> Path:
@@ -209,14 +301,26 @@ def _reference(spec: SyntheticSpec, clean_sim: Path, cache: Path) -> Path:
     defects = tuple(sorted(d for d in spec.defects if d not in REFERENCE_IRRELEVANT_DEFECTS))
     config = _config(SyntheticSpec(spec.scenario, defects=defects, seed=spec.seed,
                                    options=spec.options), outliers=False, clean=False)
-    key = hashlib.sha256(repr((str(clean_sim), defects, tuple(sorted(map(repr, spec.options))),
-                               _versions())).encode()).hexdigest()[:16]
-    folder = clean_sim.parent / f"reference-{Path(spec.scenario).stem}-{key}"
+    folder = reference_folder(spec, clean_sim)
+    from ifuqa.util.atomic_folder import atomic_folder, remove_stale
+
     with FileLock(str(folder) + ".lock"):
         if not (folder / "done").is_file():
-            process(clean_sim, folder, config, cache_dir=cache, exposure_products=False)
-            (folder / "done").write_text(repr(config))
+            remove_stale(folder)
+            with atomic_folder(folder) as tmp, one_blas_thread():
+                process(clean_sim, tmp, config, cache_dir=cache, exposure_products=False)
+                (tmp / "done").write_text(repr(config))
     return folder
+
+
+def reference_dir(spec: SyntheticSpec, cache_root: Path) -> Path | None:
+    """Make (or reuse) the reference cube a build with ``with_reference`` shares with other
+    builds of its scenario (see :func:`_reference`); None when ``spec`` has none."""
+    if not spec.with_reference:
+        return None
+    root = Path(cache_root)
+    clean_sim = simulation_dir(spec, root, noiseless=True)
+    return _reference(spec, clean_sim, root / "stage-cache")
 
 
 def load_dataset_dir(folder: Path, *, name: str, defects: tuple[str, ...] = ()) -> Dataset:

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.instrument.psf import cube_fwhm_arcsec as fwhm_arcsec
-from ifuqa.products import Cube, Spectrum, read_cube, read_spectrum
+from ifuqa.products import Cube, ProductError, Spectrum, read_cube, read_spectrum
 from ifuqa.simulate.truth import Truth
 from ifuqa.util.stats import nanmean, nanmedian
+from ifuqa.verdicts.thresholds import Limit
 
-__all__ = ["MIN_BIN_SNR", "MIN_WHITE_SNR", "apparent_source_position", "fwhm_arcsec",
-           "require_snr", "the_cube", "the_spectrum", "true_spectrum"]
-
-MIN_WHITE_SNR = 20.0
-"""Minimum S/N of the source in the white-light image for centroid-based metrics."""
-
-MIN_BIN_SNR = 30.0
-"""Minimum S/N of the source in each wavelength-bin image (centroid track, hole depth): a
-centroid to ~FWHM / (2.4 S/N) ≈ 2 mas."""
+__all__ = ["MAX_FLAGGED_FRACTION", "MIN_DETECTION_SNR", "SourceDetection",
+           "apparent_source_position", "cube_fwhm", "detect_source", "fwhm_arcsec", "limit_for",
+           "the_cube", "the_spectrum", "true_spectrum", "usable_spectrum"]
 
 
 def the_cube(paths: list[Path]) -> Cube:
@@ -59,21 +56,110 @@ def apparent_source_position(truth: Truth) -> tuple[float, float]:
     return float(ra[0]), float(dec[0])
 
 
-def require_snr(cube: Cube, *, n_bins: int = 1, minimum: float = MIN_WHITE_SNR) -> float:
-    """The lowest source S/N over ``n_bins`` wavelength-bin images; NotApplicable below
-    ``minimum`` (the metric would measure noise, not the source)."""
-    from ifuqa.metrics.apertures import aperture_snr, binned_images
+MIN_DETECTION_SNR = 5.0
+"""A source below this white-light S/N is not there to be measured (the check does not apply);
+above it every metric is measured and its uncertainty decides."""
+
+MAX_FLAGGED_FRACTION = 0.5
+"""An x1d with more of its rows flagged DO_NOT_USE is reported as mostly unusable."""
+
+
+@dataclass(frozen=True)
+class SourceDetection:
+    """How well a cube shows its source: the aperture S/N in white light and per wavelength bin.
+
+    Attributes
+    ----------
+    snr_white : float
+        S/N of the white-light image in a 2-FWHM aperture.
+    snr_bins : numpy.ndarray
+        S/N of each wavelength bin with data (all-NaN bins are left out).
+    bins : int
+        Bins asked for.
+    center_xy : (float, float)
+        Source centroid in the white-light image.
+    """
+
+    snr_white: float
+    snr_bins: np.ndarray
+    bins: int
+    center_xy: tuple[float, float]
+
+    def evidence(self) -> dict[str, float | int]:
+        """What a record says about the source's S/N."""
+        finite = self.snr_bins[np.isfinite(self.snr_bins)]
+        return {"snr_white": float(self.snr_white),
+                "snr_min_bin": float(finite.min()) if finite.size else float("nan"),
+                "snr_bins_used": int(finite.size), "snr_bins": int(self.bins)}
+
+
+def detect_source(cube: Cube, *, n_bins: int = 12) -> SourceDetection:
+    """The source's S/N in the cube; NotApplicable when no source is detected at all.
+
+    The S/N is measured, not required: bins without data (all-NaN band ends) are left out, the
+    background comes from finite spaxels only (:func:`ifuqa.metrics.apertures.aperture_snr`),
+    and only a white-light S/N below :data:`MIN_DETECTION_SNR` — nothing to measure — stops a
+    check. Above it the metrics carry their uncertainties and the verdict follows them.
+
+    Parameters
+    ----------
+    cube : Cube
+        The cube.
+    n_bins : int
+        Wavelength bins.
+
+    Returns
+    -------
+    SourceDetection
+    """
+    from ifuqa.metrics.apertures import aperture_snr, wavelength_bins
     from ifuqa.metrics.centroids import centroid
 
     fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
     radius = 2.0 * fwhm / cube.spaxel_arcsec
-    images, _ = binned_images(cube.data, cube.wavelength_um, n_bins)
+    bins = wavelength_bins(cube.data, cube.wavelength_um, n_bins)
     with np.errstate(all="ignore"):
-        white = nanmean(images, axis=0)
+        white = nanmean(bins.images[bins.has_data], axis=0)
     center = centroid(white, radius_pix=1.25 * radius)
-    snr = min(aperture_snr(img, center, radius) for img in images)
-    if not np.isfinite(snr) or snr < minimum:
-        where = "white-light image" if n_bins == 1 else f"faintest of {n_bins} wavelength bins"
-        raise NotApplicable(f"source too faint: S/N {snr:.1f} in the {where} "
-                            f"(needs >= {minimum:g})")
-    return snr
+    if not np.all(np.isfinite(center)):
+        raise NotApplicable(f"{cube.path.name}: no point source found in the cube")
+    snr_white = aperture_snr(white, center, radius)
+    snr_bins = np.array([aperture_snr(img, center, radius)
+                         for img in bins.images[bins.has_data]])
+    if not np.isfinite(snr_white) or snr_white < MIN_DETECTION_SNR:
+        raise NotApplicable(f"{cube.path.name}: no source detected (white-light S/N "
+                            f"{snr_white:.1f} in a 2-FWHM aperture, needs >= "
+                            f"{MIN_DETECTION_SNR:g})")
+    return SourceDetection(float(snr_white), snr_bins, n_bins, center)
+
+
+def cube_fwhm(cube: Cube) -> np.ndarray:
+    """PSF FWHM (arcsec) at every plane of a cube."""
+    return np.asarray(fwhm_arcsec(cube.wavelength_um, cube.instrument), dtype=float)
+
+
+def limit_for(thresholds: Any, name: str, cube: Cube | None = None) -> Limit:
+    """The limit of threshold ``name`` for a cube (scaled with its PSF where the threshold is a
+    position in mas; see :meth:`ifuqa.verdicts.thresholds.Thresholds.limit`)."""
+    from ifuqa.verdicts.thresholds import Limit
+
+    if not hasattr(thresholds, "limit"):  # a plain mapping of name -> value
+        value = float(thresholds[name])
+        return Limit(value, value, "given", "")
+    if cube is None:
+        return thresholds.limit(name)
+    fwhm = float(np.interp(0.5 * (cube.wavelength_um.min() + cube.wavelength_um.max()),
+                           cube.wavelength_um, cube_fwhm(cube)))
+    return thresholds.limit(name, instrument=cube.instrument, fwhm_arcsec=fwhm)
+
+
+def usable_spectrum(spec: Spectrum) -> Spectrum:
+    """The spectrum if enough of it is usable; a :class:`~ifuqa.products.ProductError` naming
+    the file when most of its rows are flagged DO_NOT_USE (reported as an error record, never
+    passed as clean)."""
+    if spec.flagged_fraction > MAX_FLAGGED_FRACTION:
+        raise ProductError(f"{spec.path}: {100 * spec.flagged_fraction:.0f} % of the spectrum's "
+                           "rows are flagged DO_NOT_USE: mostly unusable")
+    if spec.valid.sum() < 32:
+        raise ProductError(f"{spec.path}: only {int(spec.valid.sum())} usable samples")
+    return spec

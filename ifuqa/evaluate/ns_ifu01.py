@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
+from ifuqa.evaluate._common import cube_fwhm, detect_source, limit_for, the_cube
 from ifuqa.metrics.apertures import binned_images
 from ifuqa.metrics.flags import core_flag_fraction, injected_outlier_recall
 from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
@@ -25,7 +25,6 @@ from ifuqa.metrics.result import MetricResult
 from ifuqa.products import read_cube
 from ifuqa.products.discovery import product_stem
 from ifuqa.simulate.truth import artefact_model, read_artefact_truth
-from ifuqa.util.stats import nanmedian
 
 MIN_CORE_PIXELS = 200
 """Core pixels needed for the flagged fraction to be meaningful at the 1 % level."""
@@ -35,12 +34,16 @@ __all__ = ["core_flags", "cosmic_ray_flags", "hole", "peak_depth", "residual_cos
 
 
 def hole(dataset, thresholds) -> MetricResult:
-    """Central depression of the PSF in the cube, in wavelength bins (no truth needed)."""
+    """Hole at the PSF peak in the cube, in wavelength bins (no truth needed): how far the core
+    falls below a smooth PSF fitted to each bin (:func:`ifuqa.metrics.holes.peak_hole`)."""
     cube = the_cube(dataset.s3d)
-    require_snr(cube, n_bins=12, minimum=MIN_BIN_SNR)
-    radius = 2.5 * float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
-    result = peak_hole(cube.data, cube.wavelength_um, radius_pix=radius / cube.spaxel_arcsec,
-                       threshold_percent=thresholds["ns_ifu01.psf_peak_hole_depth"])
+    detection = detect_source(cube)
+    fwhm_pix = cube_fwhm(cube) / cube.spaxel_arcsec
+    limit = limit_for(thresholds, "ns_ifu01.psf_peak_hole_depth", cube)
+    result = peak_hole(cube.data, cube.wavelength_um,
+                       radius_pix=2.5 * float(np.median(fwhm_pix)), fwhm_pix=fwhm_pix,
+                       threshold_percent=limit.value)
+    result.evidence.update(detection.evidence(), **limit.evidence())
     return result
 
 
@@ -50,18 +53,23 @@ def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
         raise NotApplicable("no noiseless reference cube for this dataset (built for "
                             "dithered, centred synthetic point sources only)")
     cube = the_cube(dataset.s3d)
-    threshold = thresholds["ns_ifu01.psf_peak_depth"]
-    # the peak spaxel carries ~1/4 of the bin's aperture S/N; 3 sigma below the threshold
-    require_snr(cube, n_bins=n_bins, minimum=max(MIN_BIN_SNR, 4 * 3 * 100.0 / threshold))
+    threshold = limit_for(thresholds, "ns_ifu01.psf_peak_depth")
+    detection = detect_source(cube, n_bins=n_bins)
     ref = read_cube(dataset.reference_s3d)
     test_imgs, waves = binned_images(cube.data, cube.wavelength_um, n_bins)
     ref_imgs, _ = binned_images(ref.data, ref.wavelength_um, n_bins)
-    results = [peak_depth_against_reference(t, r, threshold_percent=thresholds[
-        "ns_ifu01.psf_peak_depth"]) for t, r in zip(test_imgs, ref_imgs, strict=True)]
-    worst = max(results, key=lambda r: r.value)
+    results = [peak_depth_against_reference(t, r, threshold_percent=threshold.value)
+               for t, r in zip(test_imgs, ref_imgs, strict=True)]
+    # the peak spaxel carries about a quarter of the bin's aperture S/N
+    sigmas = 100.0 * 4.0 / np.where(np.isfinite(detection.snr_bins), detection.snr_bins,
+                                    np.nan)
+    for result, sigma in zip(results, sigmas, strict=False):
+        result.uncertainty = float(sigma) if np.isfinite(sigma) else None
+    worst = max(results, key=lambda r: r.value - 3.0 * (r.uncertainty or 0.0))
     worst.plot["wavelength_um"] = waves
     worst.plot["depth_percent"] = np.array([r.value for r in results])
-    worst.message += f" (deepest of {n_bins} wavelength bins)"
+    worst.message += f" (the most significant of {n_bins} wavelength bins)"
+    worst.evidence.update(detection.evidence(), **threshold.evidence())
     return worst
 
 

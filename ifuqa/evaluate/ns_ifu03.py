@@ -10,13 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import the_spectrum, true_spectrum
+from ifuqa.evaluate._common import the_spectrum, true_spectrum, usable_spectrum
 from ifuqa.metrics.banding import banding_reduction
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import (
+    additive_undulation,
+    clip_spikes,
     convolve_to_resolution,
+    error_scale,
     negative_flux_fraction,
-    smooth_continuum,
     undulation_amplitude,
 )
 from ifuqa.products.discovery import product_stem
@@ -116,8 +118,10 @@ def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
 
 def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
     """Low-frequency undulation of the extracted spectrum: against the LSF-convolved truth
-    (synthetic point sources), else against a smooth continuum (a user's x1d; narrow lines are
-    median-filtered out first, broad features count as undulation)."""
+    (synthetic point sources); on a user's x1d, its additive part
+    (:func:`ifuqa.metrics.spectra.additive_undulation`: 1/f residuals add the same undulation
+    wherever the source is bright or faint, the source's own features scale with it), on the
+    usable samples (DQ clean, unflagged spikes removed)."""
     spec = the_spectrum(dataset.x1d)
     threshold = thresholds["ns_ifu03.undulation_amplitude"]
     if dataset.synthetic and use_truth:
@@ -128,19 +132,25 @@ def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
         ref = np.interp(spec.wavelength_um, wave, convolve_to_resolution(wave, flux, resolving))
         return undulation_amplitude(spec.wavelength_um, spec.flux_jy, reference_jy=ref,
                                     threshold_percent=threshold)
-    cleaned, continuum = smooth_continuum(spec.wavelength_um, spec.flux_jy)
-    result = undulation_amplitude(spec.wavelength_um, cleaned, reference_jy=continuum,
-                                  threshold_percent=threshold)
-    result.message += f" in {spec.path.name} against a smooth continuum"
-    noise = result.details["noise_percent"]
-    if not np.isfinite(noise) or noise > threshold / 2.0:
-        raise NotApplicable(f"spectrum too noisy for a {threshold:g} % undulation measurement "
-                            f"(noise {noise:.2g} % in 1-20 cycles/um)")
+    spec = usable_spectrum(spec)
+    result = additive_undulation(spec.wavelength_um[spec.valid],
+                                 clip_spikes(spec.flux_jy[spec.valid]),
+                                 threshold_percent=threshold)
+    result.message += f" in {spec.path.name}"
+    result.evidence.update(flagged_fraction=spec.flagged_fraction)
     return result
 
 
 def negative_flux(dataset, thresholds) -> MetricResult:
-    """Share of significantly negative samples of the x1d."""
-    spec = the_spectrum(dataset.x1d)
-    return negative_flux_fraction(spec.flux_jy, spec.error_jy,
-                                  threshold_percent=thresholds["ns_ifu03.negative_flux_fraction"])
+    """Share of significantly negative samples of the x1d, on its usable rows (not flagged
+    DO_NOT_USE), with its errors rescaled to the spectrum's measured scatter
+    (:func:`ifuqa.metrics.spectra.error_scale`)."""
+    spec = usable_spectrum(the_spectrum(dataset.x1d))
+    scale = error_scale(spec.flux_jy[spec.valid], spec.error_jy[spec.valid])
+    result = negative_flux_fraction(spec.flux_jy, spec.error_jy, valid=spec.valid, scale=scale,
+                                    threshold_percent=thresholds["ns_ifu03.negative_flux_fraction"])
+    result.message += f" in {spec.path.name}"
+    if spec.flagged_fraction > 0:
+        result.message += f"; {100 * spec.flagged_fraction:.0f} % of its rows DQ-flagged"
+    result.evidence.update(flagged_fraction=spec.flagged_fraction)
+    return result

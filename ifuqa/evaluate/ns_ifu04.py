@@ -14,17 +14,22 @@ import numpy as np
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import (
     apparent_source_position,
+    cube_fwhm,
+    detect_source,
     fwhm_arcsec,
-    require_snr,
+    limit_for,
     the_cube,
     the_spectrum,
+    usable_spectrum,
 )
 from ifuqa.metrics.apertures import MAS_PER_DEG, aperture_snr, binned_images, curve_of_growth
 from ifuqa.metrics.centroids import centroid, extraction_centring
 from ifuqa.metrics.result import MetricResult
+from ifuqa.metrics.spectra import error_scale, source_significance
 from ifuqa.util.stats import nanmean, nanmedian
 
-__all__ = ["centring", "centroid_accuracy", "curve_of_growth_total", "jy_per_spaxel_unit"]
+__all__ = ["centring", "centroid_accuracy", "curve_of_growth_total", "jy_per_spaxel_unit",
+           "x1d_source"]
 
 ARCSEC_PER_RAD = 206264.80624709636
 
@@ -37,17 +42,24 @@ def _white(cube) -> np.ndarray:
 def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
     """(extraction offset, flux loss) of the dataset's x1d against its cube."""
     cube = the_cube(dataset.s3d)
-    require_snr(cube)
+    detection = detect_source(cube)
     spec = the_spectrum(dataset.x1d)
     if spec.extraction_xy is None:
         raise NotApplicable(f"{spec.path.name} does not record its extraction centre")
-    fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
-    return extraction_centring(
+    fwhm = float(nanmedian(cube_fwhm(cube)))
+    offset_limit = limit_for(thresholds, "ns_ifu04.extraction_offset", cube)
+    loss_limit = limit_for(thresholds, "ns_ifu04.extraction_flux_loss", cube)
+    offset, loss = extraction_centring(
         _white(cube), spec.extraction_xy, cube.spaxel_arcsec * 1000.0,
         radius_pix=2.5 * fwhm / cube.spaxel_arcsec,
         aperture_radius_pix=2.0 * fwhm / cube.spaxel_arcsec,
-        offset_threshold_mas=thresholds["ns_ifu04.extraction_offset"],
-        flux_loss_threshold_percent=thresholds["ns_ifu04.extraction_flux_loss"])
+        offset_threshold_mas=offset_limit.value, flux_loss_threshold_percent=loss_limit.value)
+    # centroid precision of a PSF of width sigma at S/N: sigma / S/N per axis
+    offset.uncertainty = float(fwhm * 1000.0 / 2.3548 / detection.snr_white)
+    loss.uncertainty = float(100.0 / detection.snr_white)
+    offset.evidence.update(detection.evidence(), **offset_limit.evidence())
+    loss.evidence.update(detection.evidence(), **loss_limit.evidence())
+    return offset, loss
 
 
 def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
@@ -55,7 +67,7 @@ def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
     if not dataset.synthetic:
         raise NotApplicable("needs the true source position (synthetic data)")
     cube = the_cube(dataset.s3d)
-    require_snr(cube)
+    detect_source(cube)
     fwhm = float(nanmedian(fwhm_arcsec(cube.wavelength_um)))
     cx, cy = centroid(_white(cube), radius_pix=2.5 * fwhm / cube.spaxel_arcsec)
     mid = np.array([float(np.mean(cube.wavelength_um))])
@@ -87,12 +99,13 @@ def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
     from ifuqa.instrument.psf import obscured_airy_encircled_energy
 
     cube = the_cube(dataset.s3d)
-    require_snr(cube)
+    detection = detect_source(cube)
     spec = the_spectrum(dataset.x1d)
+    limit = limit_for(thresholds, "ns_ifu04.x1d_vs_curve_of_growth", cube)
     images, waves = binned_images(cube.data, cube.wavelength_um, n_bins)
     edges = np.linspace(0, cube.data.shape[0], n_bins + 1).astype(int)
-    flux = np.interp(cube.wavelength_um, spec.wavelength_um, spec.flux_jy,
-                     left=np.nan, right=np.nan)
+    usable = np.where(spec.valid, spec.flux_jy, np.nan)
+    flux = np.interp(cube.wavelength_um, spec.wavelength_um, usable, left=np.nan, right=np.nan)
     with np.errstate(all="ignore"):
         spec_bins = np.array([nanmean(flux[a:b]) for a, b in itertools.pairwise(edges)])
     fwhm = fwhm_arcsec(waves, cube.instrument)
@@ -109,10 +122,22 @@ def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
                       for img, fp in zip(images, fwhm_pix, strict=True)])
     result = curve_of_growth(images, waves, spec_bins, (cx, cy), fwhm_pix, per_unit, encircled,
                              judge_fwhm=judge_fwhm, noise_percent=noise,
-                             threshold_percent=thresholds["ns_ifu04.x1d_vs_curve_of_growth"])
+                             threshold_percent=limit.value)
     if not np.isfinite(result.value):
-        raise NotApplicable(f"cube too noisy for a {result.threshold:g} % flux comparison "
-                            f"(best bin noise {np.nanmin(noise):.2g} % within {judge_fwhm:g} "
-                            "FWHM)")
+        raise NotApplicable("no wavelength bin where both the cube and the x1d have data")
+    result.evidence.update(detection.evidence(), **limit.evidence())
     return result
 
+
+def x1d_source(dataset, thresholds) -> MetricResult:
+    """Whether the x1d holds its source: the significance of its summed flux over its usable
+    rows, errors rescaled to the measured scatter (an aperture that missed the source collects
+    noise and background residuals; a spectrum mostly DQ-flagged is an error record)."""
+    spec = usable_spectrum(the_spectrum(dataset.x1d))
+    scale = error_scale(spec.flux_jy[spec.valid], spec.error_jy[spec.valid])
+    result = source_significance(spec.flux_jy, spec.error_jy, valid=spec.valid, scale=scale,
+                                 threshold_sigma=limit_for(
+                                     thresholds, "ns_ifu04.x1d_source_significance").value)
+    result.message += f" in {spec.path.name}"
+    result.evidence.update(flagged_fraction=spec.flagged_fraction)
+    return result

@@ -10,40 +10,50 @@ from __future__ import annotations
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import fwhm_arcsec, the_cube, the_spectrum, true_spectrum
+from ifuqa.evaluate._common import (
+    fwhm_arcsec,
+    limit_for,
+    the_cube,
+    the_spectrum,
+    true_spectrum,
+    usable_spectrum,
+)
 from ifuqa.metrics.apertures import aperture_flux
 from ifuqa.metrics.centroids import centroid
 from ifuqa.metrics.result import MetricResult
-from ifuqa.metrics.spectra import convolve_to_resolution, wiggle_amplitude
+from ifuqa.metrics.spectra import (
+    clip_spikes,
+    convolve_to_resolution,
+    periodic_wiggle_amplitude,
+    wiggle_amplitude,
+)
 from ifuqa.util.stats import nanmean, nanmedian
 
 __all__ = ["aperture_wiggle", "spaxel_spectra", "spaxel_wiggle"]
 
 
 def aperture_wiggle(dataset, thresholds) -> MetricResult:
-    """Wiggle amplitude of the x1d (against the truth when known)."""
-    spec = the_spectrum(dataset.x1d)
-    reference = None
-    label = f"{spec.path.name} against a cubic continuum"
+    """Wiggle amplitude of the x1d: against the truth when known (band power in 5-50
+    cycles/µm); on a user's x1d, whose real structure has power at every scale, the strongest
+    periodic component (:func:`ifuqa.metrics.spectra.periodic_wiggle_amplitude`), on its usable
+    samples (DQ clean, unflagged spikes removed). The amplitude's uncertainty decides, never a
+    noise gate."""
+    spec = usable_spectrum(the_spectrum(dataset.x1d))
+    limit = limit_for(thresholds, "ns_ifu05.wiggle_amplitude")
     if dataset.synthetic:
         wave, flux, resolving = true_spectrum(dataset.truth)
         reference = np.interp(spec.wavelength_um, wave,
                               convolve_to_resolution(wave, flux, resolving))
-        label = f"{spec.path.name} / truth"
-    result = wiggle_amplitude(spec.wavelength_um, spec.flux_jy, reference,
-                              threshold_percent=thresholds["ns_ifu05.wiggle_amplitude"],
-                              label=label)
-    _require_sensitivity(result)
+        result = wiggle_amplitude(spec.wavelength_um, spec.flux_jy, reference,
+                                  threshold_percent=limit.value,
+                                  label=f"{spec.path.name} / truth")
+    else:
+        result = periodic_wiggle_amplitude(
+            spec.wavelength_um[spec.valid], clip_spikes(spec.flux_jy[spec.valid]),
+            threshold_percent=limit.value, label=f"{spec.path.name} against a cubic continuum")
+        result.evidence.update(flagged_fraction=spec.flagged_fraction)
+    result.evidence.update(limit.evidence())
     return result
-
-
-def _require_sensitivity(result: MetricResult) -> None:
-    """Skip when the spectrum's noise in the wiggle band exceeds the threshold: a wiggle at
-    the threshold could not be told from noise."""
-    noise = result.details.get("noise_percent", float("nan"))
-    if not np.isfinite(noise) or noise > result.threshold:
-        raise NotApplicable(f"spectrum too noisy for a {result.threshold:g} % wiggle "
-                            f"measurement (noise {noise:.2f} % in the wiggle band)")
 
 
 def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.ndarray,
@@ -66,9 +76,11 @@ def spaxel_wiggle(dataset, thresholds) -> MetricResult:
     if cube.data.shape[0] < 64:
         raise NotApplicable("too few wavelength planes for a wiggle measurement")
     spaxel, aperture, (ix, iy) = spaxel_spectra(cube)
-    res = wiggle_amplitude(cube.wavelength_um, spaxel, aperture,
-                           threshold_percent=thresholds["ns_ifu05.spaxel_wiggle_amplitude"],
+    limit = limit_for(thresholds, "ns_ifu05.spaxel_wiggle_amplitude")
+    res = wiggle_amplitude(cube.wavelength_um, spaxel, aperture, threshold_percent=limit.value,
                            label=f"brightest spaxel ({ix}, {iy}) / aperture")
     res.metric = "spaxel_wiggle_amplitude"
-    _require_sensitivity(res)
+    res.evidence.update(limit.evidence(),
+                        planes_used=int(np.isfinite(spaxel / aperture).sum()),
+                        planes=int(cube.data.shape[0]))
     return res

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import MIN_BIN_SNR, fwhm_arcsec, require_snr, the_cube
+from ifuqa.evaluate._common import cube_fwhm, detect_source, limit_for, the_cube
 from ifuqa.metrics.centroids import centroid_drift, centroid_track
 from ifuqa.metrics.result import MetricResult
 from ifuqa.simulate.truth import Truth
@@ -20,11 +20,17 @@ __all__ = ["drift", "drift_accuracy", "injected_drift_sky_mas"]
 def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:
     """Centroid drift over the band (mas)."""
     cube = the_cube(dataset.s3d)
-    require_snr(cube, n_bins=n_bins, minimum=MIN_BIN_SNR)
-    fwhm = float(np.nanmax(fwhm_arcsec(cube.wavelength_um, cube.instrument)))
+    detection = detect_source(cube, n_bins=n_bins)
+    fwhm = float(np.nanmax(cube_fwhm(cube)))
+    limit = limit_for(thresholds, "ns_ifu06.centroid_drift", cube)
     track = centroid_track(cube.data, cube.wavelength_um, cube.pixel_to_sky,
                            radius_pix=2.5 * fwhm / cube.spaxel_arcsec, n_bins=n_bins)
-    return centroid_drift(track, threshold_mas=thresholds["ns_ifu06.centroid_drift"])
+    result = centroid_drift(track, threshold_mas=limit.value)
+    result.evidence.update(detection.evidence(), **limit.evidence())
+    if limit.fwhm_fraction is not None:
+        result.message += (f"; limit {limit.value:.0f} mas = {limit.fwhm_fraction:.2f} x the "
+                           "PSF FWHM")
+    return result
 
 
 def injected_drift_sky_mas(truth: Truth, wave_lo: float, wave_hi: float) -> tuple[float, float]:

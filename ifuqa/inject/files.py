@@ -194,9 +194,10 @@ def reference_x1d(cube_path: str | Path, out: str | Path, *, offset_mas: float =
     per_unit = 1.0e6 * (SR_PER_ARCSEC2 * cube.spaxel_arcsec**2 if cube.bunit == "MJy/sr"
                         else 1.0)
     encircled = obscured_airy_encircled_energy(wave, radius_fwhm * fwhm)
-    flux = sums["sum"] * per_unit / encircled
-    err = sums["err"] * per_unit / encircled
-    dq = np.where(np.isfinite(flux) & (sums["area"] > 0), 0, 1).astype(np.uint32)
+    covered = sums["area"] > 0
+    flux = np.where(covered, sums["sum"] * per_unit / encircled, np.nan)
+    err = np.where(covered, sums["err"] * per_unit / encircled, np.nan)
+    dq = np.where(np.isfinite(flux), 0, 1).astype(np.uint32)
     with np.errstate(all="ignore"):
         surface = np.where(sums["area"] > 0, sums["sum"] / sums["area"], np.nan)
     extraction = Extraction(wavelength_um=wave, flux_jy=flux, flux_error_jy=err,

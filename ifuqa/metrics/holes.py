@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ifuqa.metrics.apertures import binned_images
+from ifuqa.metrics.apertures import wavelength_bins
 from ifuqa.metrics.centroids import centroid
 from ifuqa.metrics.result import MetricResult
 from ifuqa.util.stats import nanmean
@@ -55,29 +55,109 @@ def peak_depth_against_reference(test: np.ndarray, reference: np.ndarray, *,
         plot={"test": test, "reference": reference, "peak_xy": (int(x0), int(y0))})
 
 
-def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bins: int = 12,
+def core_deficit(image: np.ndarray, center: tuple[float, float], fwhm_pix: float
+                 ) -> tuple[float, float, tuple[int, int]]:
+    """How far the brightest part of a point source falls below a smooth PSF fitted to it.
+
+    A 2-D Gaussian plus a constant is fitted to the spaxels within ``1.5 FWHM + 1`` of
+    ``center`` (finite ones only); core spaxels (within 1 FWHM) lying more than 3 σ below the
+    fit — σ the rms of the fit's residuals outside the core — are left out and the fit repeated,
+    so that a hole does not drag the model down with it. The deficit of each core spaxel is
+    ``(model − data) / model peak``; the largest is returned with its uncertainty, the residual
+    rms over the model peak (which holds the noise and how well the smooth model describes an
+    undersampled PSF).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2-D image of the source (NaN allowed).
+    center : (float, float)
+        Source position (x, y), e.g. a centroid measured on the PSF's wings.
+    fwhm_pix : float
+        Expected PSF FWHM (spaxels); the first guess of the fit and the core radius.
+
+    Returns
+    -------
+    deficit_percent, sigma_percent : float
+        The largest core deficit and its uncertainty (% of the model peak); NaN when the fit
+        fails.
+    spaxel : (int, int)
+        The (x, y) of the most depleted core spaxel.
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[:21, :21]
+    >>> psf = np.exp(-0.5 * ((xx - 10.2) ** 2 + (yy - 9.9) ** 2) / 1.0**2)
+    >>> depth, sigma, where = core_deficit(psf, (10.2, 9.9), 2.35)
+    >>> bool(abs(depth) < 0.1), where in ((10, 10), (11, 10), (10, 9), (9, 10))
+    (True, True)
+    >>> psf[10, 10] *= 0.6  # a hole of 40 % of the peak spaxel
+    >>> depth, sigma, where = core_deficit(psf, (10.2, 9.9), 2.35)
+    >>> round(depth), where  # 40 % of the peak spaxel's value, which is 0.98 of the peak
+    (39, (10, 10))
+    """
+    import warnings
+
+    from astropy.modeling import fitting, models
+
+    img = np.asarray(image, dtype=float)
+    ny, nx = img.shape
+    half = max(2, int(np.ceil(1.5 * fwhm_pix)) + 1)
+    ix, iy = round(center[0]), round(center[1])
+    y0, y1 = max(iy - half, 0), min(iy + half + 1, ny)
+    x0, x1 = max(ix - half, 0), min(ix + half + 1, nx)
+    cut = img[y0:y1, x0:x1]
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    finite = np.isfinite(cut)
+    core = finite & (np.hypot(xx - center[0], yy - center[1]) < max(fwhm_pix, 1.0))
+    if finite.sum() < 12 or not core.any():
+        return float("nan"), float("nan"), (ix, iy)
+    sigma0 = max(fwhm_pix, 1.0) / 2.3548
+    model = (models.Gaussian2D(float(np.nanmax(cut)), center[0], center[1], sigma0, sigma0)
+             + models.Const2D(float(np.nanmin(cut))))
+    fitter = fitting.LevMarLSQFitter()
+    use = finite.copy()
+    rms = float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy's "fit may be unsuccessful"
+        for _ in range(4):
+            model = fitter(model, xx[use], yy[use], cut[use], maxiter=400)
+            resid = cut - model(xx, yy)
+            wings = use & ~core
+            rms = float(np.sqrt(np.mean(resid[wings] ** 2))) if wings.sum() > 5 else rms
+            keep = finite & ~(core & (resid < -3.0 * rms))
+            if (keep == use).all():
+                break
+            use = keep
+    peak = float(model[0].amplitude.value)
+    if not (np.isfinite(peak) and peak > 0 and np.isfinite(rms)):
+        return float("nan"), float("nan"), (ix, iy)
+    deficit = np.where(core, (model(xx, yy) - cut) / peak * 100.0, -np.inf)
+    k = np.unravel_index(int(np.argmax(deficit)), deficit.shape)
+    return float(deficit[k]), float(rms / peak * 100.0), (int(xx[k]), int(yy[k]))
+
+
+def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float,
+              fwhm_pix: float | np.ndarray, n_bins: int = 12,
               threshold_percent: float = 10.0) -> MetricResult:
-    """Hole at the PSF peak of a point source, without truth (NS-IFU01 on a user's cube).
+    """Hole at the PSF peak of a point source, without truth (NS-IFU01 on any cube).
 
-    Definition: in each wavelength-bin image, the spaxel containing that bin's centroid (the
-    spaxel nearest the source, so the brightest one for any symmetric PSF, however
-    undersampled; the centroid is measured on the PSF's wings, beyond 1 FWHM, which a hole
-    does not move) is compared with the brightest of its 8 neighbours; depth =
-    ``1 − centre / max(neighbours)`` when the centre is lower (a local minimum), else 0. Each
-    bin has its own centroid so that a source drifting with wavelength is not mistaken for a
-    hole. A NaN centre counts as a 100 % hole. The metric is the largest depth over the bins
-    (%).
+    Definition: in each wavelength-bin image that holds data, the source is located on its
+    wings (:func:`~ifuqa.metrics.centroids.centroid` in an annulus beyond 0.4 × ``radius_pix``,
+    which a hole does not move) and its core compared with a smooth PSF fitted to the bin
+    (:func:`core_deficit`): the depth is how far the most depleted core spaxel falls below the
+    model, in % of the model's peak. What a person sees as a hole — the peak spaxel darker than
+    its surroundings' trend, a donut — gives a large depth; a clean PSF, however undersampled,
+    a few % at most. A NaN spaxel at the source with finite neighbours counts as a 100 % hole.
+    The metric is the depth of the bin whose depth is most significant (largest ``depth − 3σ``),
+    with that bin's uncertainty; all-NaN bins (a cube's band ends) are not measured and the
+    record says how many bins were used.
 
-    ``plot`` holds the radial profile of the worst bin about its centroid out to 6 FWHM:
-    the NaN-ignoring mean of the spaxels whose centres lie in each 0.5-spaxel annulus
-    (``radius_pix``: annulus centres; ``profile``; NaN for an annulus without a spaxel centre).
-
-    The profile is ifuqa's own rather than :class:`photutils.profiles.RadialProfile`, whose
-    exact-overlap annuli average the central spaxel with fractions of its neighbours and so
-    smooth away a one-spaxel hole, which is what the figure must show. Measured on the
-    NS-IFU01 defect build of ``bright_point_g395h`` (worst bin, normalised to the peak): this
-    profile gives 0.92, 1.10, 0.40 at r = 0.25, 0.75, 1.25 spaxel (the dip), RadialProfile
-    1.00, 0.72, 0.36 (no dip); on the fixed build 1.02, 0.99, 0.42 against 1.00, 0.72, 0.36.
+    ``plot`` holds the per-bin depths and, for the worst bin, its image and the radial profile
+    about its centroid out to 6 FWHM: the NaN-ignoring mean of the spaxels whose centres lie in
+    each 0.5-spaxel annulus (ifuqa's own rather than :class:`photutils.profiles.RadialProfile`,
+    whose exact-overlap annuli average the central spaxel with fractions of its neighbours and
+    smooth away a one-spaxel hole, which is what the figure must show).
 
     Parameters
     ----------
@@ -87,6 +167,8 @@ def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bin
         Wavelength of each plane (µm).
     radius_pix : float
         Centroid window radius (spaxels; 2.5 FWHM).
+    fwhm_pix : float or numpy.ndarray
+        Expected PSF FWHM (spaxels), scalar or per plane.
     n_bins : int
         Number of wavelength bins.
     threshold_percent : float
@@ -98,54 +180,70 @@ def peak_hole(data: np.ndarray, wave_um: np.ndarray, *, radius_pix: float, n_bin
     >>> psf = np.exp(-0.5 * ((xx - 10.0) ** 2 + (yy - 10.0) ** 2) / 1.0**2)
     >>> cube = np.repeat(psf[None], 24, axis=0)
     >>> wave = np.linspace(3.0, 4.0, 24)
-    >>> peak_hole(cube, wave, radius_pix=4.0, n_bins=3).value
-    0.0
-    >>> cube[:, 10, 10] *= 0.5  # the peak halved: 0.5 / exp(-1/2) = 0.82 of its neighbours
-    >>> result = peak_hole(cube, wave, radius_pix=4.0, n_bins=3)
-    >>> round(result.value, 2), result.verdict
-    (17.56, 'fail')
+    >>> bool(peak_hole(cube, wave, radius_pix=6.0, fwhm_pix=2.35, n_bins=3).value < 0.1)
+    True
+    >>> cube[:, 10, 10] *= 0.5  # the peak halved
+    >>> result = peak_hole(cube, wave, radius_pix=6.0, fwhm_pix=2.35, n_bins=3)
+    >>> round(result.value), result.verdict
+    (50, 'fail')
+    >>> cube[16:] = np.nan  # an all-NaN red end: measured on the bins with data
+    >>> result = peak_hole(cube, wave, radius_pix=6.0, fwhm_pix=2.35, n_bins=3)
+    >>> round(result.value), result.evidence["bins_used"], result.evidence["bins"]
+    (50, 2, 3)
     """
-    images, centres = binned_images(data, wave_um, n_bins)
-    depths, profiles, positions = [], [], []
+    bins = wavelength_bins(data, wave_um, n_bins)
+    fwhm = np.broadcast_to(np.asarray(fwhm_pix, dtype=float), (data.shape[0],))
     with np.errstate(all="ignore"):
-        white = nanmean(images, axis=0)
+        white = nanmean(bins.images[bins.has_data], axis=0)
     cx, cy = centroid(white, radius_pix=radius_pix)
-    ny, nx = white.shape
-    if not (1 <= round(cx) < nx - 1 and 1 <= round(cy) < ny - 1):
+    if not (np.isfinite(cx) and np.isfinite(cy)):
         return MetricResult("NS-IFU01", "psf_peak_hole_depth", float("nan"), "%",
-                            threshold_percent, message="source centroid at the cube edge")
+                            threshold_percent, message="no source found in the cube",
+                            evidence=bins.evidence())
+    ny, nx = white.shape
     yy, xx = np.mgrid[:ny, :nx]
     edges = np.arange(0, 6 * radius_pix / 2.5 + 1, 0.5)
-    for img in images:
+    rows: list[tuple[float, float, float, np.ndarray, tuple[float, float], np.ndarray]] = []
+    for k in np.flatnonzero(bins.has_data):
+        img = bins.images[k]
+        a, b = bins.edges[k], bins.edges[k + 1]
+        fw = float(np.mean(fwhm[a:b]))
         bx, by = centroid(img, radius_pix=radius_pix, start=(cx, cy),
                           inner_radius_pix=0.4 * radius_pix)
         if not (np.isfinite(bx) and np.isfinite(by) and np.hypot(bx - cx, by - cy) < 1.0):
             bx, by = cx, cy  # a bin too noisy for its own centroid: the white-light one
         ix, iy = round(bx), round(by)
-        ix, iy = min(max(ix, 1), nx - 2), min(max(iy, 1), ny - 2)
-        positions.append((bx, by))
-        r = np.hypot(xx - bx, yy - by)
-        centre = img[iy, ix]
-        ring = img[iy - 1:iy + 2, ix - 1:ix + 2].copy()
-        ring[1, 1] = np.nan
-        top = np.nanmax(ring) if np.isfinite(ring).any() else np.nan
-        if not np.isfinite(centre):
-            depths.append(100.0)
-        elif np.isfinite(top) and top > 0 and centre < top:
-            depths.append((1.0 - centre / top) * 100.0)
+        inside = 0 <= ix < nx and 0 <= iy < ny
+        neighbours = img[max(iy - 1, 0):iy + 2, max(ix - 1, 0):ix + 2]
+        if inside and not np.isfinite(img[iy, ix]) and np.isfinite(neighbours).sum() >= 6:
+            depth, sigma = 100.0, 0.0
         else:
-            depths.append(0.0)
+            depth, sigma, _ = core_deficit(img, (bx, by), fw)
+        if not np.isfinite(depth):
+            continue
+        r = np.hypot(xx - bx, yy - by)
         idx = np.digitize(r.ravel(), edges)
         vals = img.ravel()
-        profiles.append(np.array([nanmean(vals[idx == k]) if np.any(idx == k) else np.nan
-                                  for k in range(1, edges.size)]))
-    worst = int(np.argmax(depths))
+        profile = np.array([nanmean(vals[idx == j]) if np.any(idx == j) else np.nan
+                            for j in range(1, edges.size)])
+        rows.append((float(bins.wavelength_um[k]), depth, sigma, img, (bx, by), profile))
+    if not rows:
+        return MetricResult("NS-IFU01", "psf_peak_hole_depth", float("nan"), "%",
+                            threshold_percent, message="the PSF core could not be fitted in "
+                            "any wavelength bin", evidence=bins.evidence())
+    waves = np.array([row[0] for row in rows])
+    depths = np.array([row[1] for row in rows])
+    sigmas = np.array([row[2] for row in rows])
+    worst = int(np.argmax(depths - 3.0 * sigmas))
+    wave, depth, sigma, image, position, profile = rows[worst]
+    evidence = dict(bins.evidence(), bins_measured=len(rows),
+                    median_depth_percent=float(np.median(depths)))
     return MetricResult(
-        "NS-IFU01", "psf_peak_hole_depth", float(depths[worst]), "%", threshold_percent,
-        message=(f"deepest central depression {depths[worst]:.1f} % at "
-                 f"{centres[worst]:.3f} um" if depths[worst] > 0 else
-                 "no local minimum at the PSF peak in any wavelength bin"),
-        plot={"wavelength_um": centres, "depth_percent": np.array(depths),
-              "radius_pix": 0.5 * (edges[1:] + edges[:-1]),
-              "profile": profiles[worst], "image": images[worst],
-              "center_xy": positions[worst]})
+        "NS-IFU01", "psf_peak_hole_depth", depth, "%", threshold_percent,
+        message=(f"PSF core {depth:.1f} ± {sigma:.1f} % below a smooth PSF fitted to it at "
+                 f"{wave:.3f} um (the most significant of {len(rows)} wavelength bins; median "
+                 f"{np.median(depths):.1f} %)"),
+        plot={"wavelength_um": waves, "depth_percent": depths,
+              "radius_pix": 0.5 * (edges[1:] + edges[:-1]), "profile": profile,
+              "image": image, "center_xy": position},
+        uncertainty=sigma, evidence=evidence)

@@ -7,6 +7,11 @@ defects were used (:mod:`ifuqa.process.provenance`).
 
 The cal products are written at the detector sampling, before the trace model (as jwst's
 calwebb_spec3 runs ``adaptive_trace_model`` on the cal images after outlier detection).
+
+An optional stage the installed jwst line cannot provide
+(:func:`ifuqa.process.jwst_api.stage_availability`) is never replaced by processing without it:
+asking for it raises :class:`StageUnavailableError`, naming the stage and the reason, before
+anything is processed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ifuqa.instrument.layout import pixel_map
 from ifuqa.instrument.psf import load_psf
 from ifuqa.process.cache import StageCache
 from ifuqa.process.config import ProcessingConfig
+from ifuqa.process.jwst_api import stage_availability
 from ifuqa.process.provenance import TRACE_MODEL, processing_keywords
 from ifuqa.process.rate_inputs import ProcessingError, RateExposure, find_rate_files, open_rate
 from ifuqa.process.stages.calibration import calibrate_pixels
@@ -36,7 +42,55 @@ from ifuqa.process.stages.trace_oversampling import fitted_summary, oversample_e
 from ifuqa.process.writers import copy_observation_meta, observation_stem, write_cal
 from ifuqa.util.fits_header import add_primary_keywords
 
-__all__ = ["ProcessingError", "ProcessingResult", "process"]
+__all__ = ["ProcessingError", "ProcessingResult", "StageUnavailableError", "extract_again",
+           "process", "require_stages"]
+
+
+class StageUnavailableError(ProcessingError):
+    """A stage the configuration asks for is unavailable on the installed jwst line.
+
+    Attributes
+    ----------
+    stage : str
+        The stage module (``"adaptive_trace_model"``).
+    reason : str
+        Why the line cannot provide it.
+    """
+
+    def __init__(self, message: str, *, stage: str, reason: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.reason = reason
+
+
+OPTIONAL_STAGES = {"trace_model": ("adaptive_trace_model", "--trace-model")}
+"""Configuration switch → (jwst stage module, how it is asked for) of the optional stages."""
+
+
+def require_stages(config: ProcessingConfig) -> None:
+    """Fail, naming the stage and the reason, if ``config`` asks for an optional stage the
+    installed jwst line cannot provide.
+
+    Parameters
+    ----------
+    config : ProcessingConfig
+        The processing configuration.
+
+    Raises
+    ------
+    StageUnavailableError
+        When a stage it switches on is unavailable (nothing is replaced by processing without
+        it).
+    """
+    for switch, (stage, option) in OPTIONAL_STAGES.items():
+        if not getattr(config, switch):
+            continue
+        availability = stage_availability(stage)
+        if not availability.available:
+            raise StageUnavailableError(
+                f"{option}: {availability.describe()}. Nothing was processed: the stage is "
+                "not replaced by processing without it", stage=stage,
+                reason=availability.reason)
 
 
 @dataclass
@@ -54,6 +108,8 @@ class ProcessingResult:
     config: ProcessingConfig | None = None
     trace_model: list[str] = field(default_factory=list)
     exposure_products: bool = True
+    psf: object = None
+    """The PSF model the extraction used (for :func:`extract_again`)."""
 
 
 @contextmanager
@@ -100,8 +156,14 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
     Returns
     -------
     ProcessingResult
+
+    Raises
+    ------
+    StageUnavailableError
+        When ``config`` asks for a stage the installed jwst line cannot provide.
     """
     config = config or ProcessingConfig()
+    require_stages(config)
     folder = Path(input_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,21 +259,68 @@ def _run(exposures: list[RateExposure], folder: Path, out: Path, config: Process
     result.cube_file = cube_path
 
     with _stage(result, "extract 1-D"):
-        psf = load_psf(exposures[0].psf, disperser.wavelength_range_um)
-        extraction = extract_point_source(
-            cube, psf=psf, radius_fwhm=config.aperture_radius_fwhm,
-            radius_arcsec=config.aperture_radius_arcsec,
-            annulus_fwhm=config.background_annulus_fwhm, center_xy=config.center_xy,
-            autocenter=config.effective_autocenter,
-            brightest_spaxel=config.brightest_spaxel and "NS-IFU04" not in config.defects)
-        x1d_path = out / f"{observation_stem(exposures[0].path)}_x1d.fits"
-        write_x1d(x1d_path, extraction, cube, keywords=processing_keywords(
-            config, result.trace_model) | {
-            "IFQ_CEN": extraction.centering,
-            "IFQ_CX": round(extraction.center_xy[0], 4),
-            "IFQ_CY": round(extraction.center_xy[1], 4)})
+        psf = result.psf = load_psf(exposures[0].psf, disperser.wavelength_range_um)
+        result.x1d_file = _extract(cube, psf, config, out / f"{observation_stem(exposures[0].path)}"
+                                   "_x1d.fits", result.trace_model)
     cube.close()
-    result.x1d_file = x1d_path
     return result
+
+
+def _extract(cube: object, psf: object, config: ProcessingConfig, x1d_path: Path,
+             trace_model: list[str]) -> Path:
+    extraction = extract_point_source(
+        cube, psf=psf, radius_fwhm=config.aperture_radius_fwhm,
+        radius_arcsec=config.aperture_radius_arcsec,
+        annulus_fwhm=config.background_annulus_fwhm, center_xy=config.center_xy,
+        autocenter=config.effective_autocenter,
+        brightest_spaxel=config.brightest_spaxel and "NS-IFU04" not in config.defects)
+    write_x1d(x1d_path, extraction, cube, keywords=processing_keywords(config, trace_model) | {
+        "IFQ_CEN": extraction.centering,
+        "IFQ_CX": round(extraction.center_xy[0], 4),
+        "IFQ_CY": round(extraction.center_xy[1], 4)})
+    return x1d_path
+
+
+def extract_again(result: ProcessingResult, out_dir: str | Path,
+                  config: ProcessingConfig) -> ProcessingResult:
+    """Extract the cube of an earlier :func:`process` again with other extraction settings
+    (``config`` may differ from ``result.config`` only in them: the cube is reused, not rebuilt).
+
+    Parameters
+    ----------
+    result : ProcessingResult
+        The earlier processing (its cube and configuration).
+    out_dir : path
+        Where the new ``_x1d`` goes.
+    config : ProcessingConfig
+        The earlier configuration with other aperture settings.
+
+    Returns
+    -------
+    ProcessingResult
+        The new products and the time spent.
+    """
+    import dataclasses
+
+    from stdatamodels.jwst.datamodels import IFUCubeModel
+
+    extraction_fields = {"aperture_radius_fwhm", "aperture_radius_arcsec",
+                         "background_annulus_fwhm", "center_xy", "brightest_spaxel"}
+    before = result.config or ProcessingConfig()
+    differs = {f.name for f in dataclasses.fields(ProcessingConfig)
+               if getattr(before, f.name) != getattr(config, f.name)}
+    if differs - extraction_fields or result.cube_file is None:
+        raise ProcessingError(f"extract_again: {sorted(differs - extraction_fields)} change the "
+                              "cube; run process() instead")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    again = ProcessingResult(out, config=config, exposure_products=False,
+                             trace_model=list(result.trace_model))
+    again.cube_file = result.cube_file
+    with _stage(again, "extract 1-D"), IFUCubeModel(str(result.cube_file)) as cube:
+        name = result.cube_file.name.replace("_s3d.fits", "_x1d.fits")
+        again.x1d_file = _extract(cube, result.psf, config, out / name, again.trace_model)
+    again.psf = result.psf
+    return again
 
 

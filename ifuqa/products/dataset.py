@@ -39,3 +39,21 @@ class Dataset:
     def synthetic(self) -> bool:
         """True when the truth is known."""
         return self.truth is not None
+
+    _FILE_FIELDS = ("rate", "cleaned", "cal", "s3d", "x1d")
+
+    def to_json(self) -> dict:
+        """A user's dataset (products and problems; no truth) as JSON, for handing it to
+        another process (:meth:`from_json`)."""
+        return {"name": self.name, "problems": list(self.problems),
+                **{f: [str(p) for p in getattr(self, f)] for f in self._FILE_FIELDS}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Dataset:
+        """The dataset :meth:`to_json` wrote."""
+        return cls(name=data["name"], problems=list(data.get("problems", [])),
+                   **{f: [Path(p) for p in data.get(f, [])] for f in cls._FILE_FIELDS})
+
+    def files(self) -> list[Path]:
+        """Every product file of the dataset."""
+        return [p for f in self._FILE_FIELDS for p in getattr(self, f)]

@@ -11,7 +11,7 @@ unit (``TUNITn``), converted to µm, and its fluxes converted to Jy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class Cube:
     instrument: str
     wcs: Any
     srctype: str | None = None
+    grating: str | None = None
+    filter: str | None = None
 
     @property
     def err(self) -> np.ndarray:
@@ -187,7 +189,8 @@ def read_cube(path: Path) -> Cube:
             raise ProductError(f"{path}: the cube's WCS cannot be evaluated ({exc})") from exc
         spaxel = abs(float(info.cdelt1)) * 3600.0
         cube = Cube(path, data, wave, spaxel, bunit, str(model.meta.instrument.name), wcs,
-                    srctype=model.meta.target.source_type)
+                    srctype=model.meta.target.source_type,
+                    grating=model.meta.instrument.grating, filter=model.meta.instrument.filter)
     finally:
         model.close()
         if mapped is not None:
@@ -203,7 +206,24 @@ def read_cube(path: Path) -> Cube:
 
 @dataclass
 class Spectrum:
-    """A 1-D spectrum from an x1d product: wavelengths in µm, fluxes and errors in Jy."""
+    """A 1-D spectrum from an x1d product: wavelengths in µm, fluxes and errors in Jy.
+
+    Attributes
+    ----------
+    path : path
+        The x1d file.
+    wavelength_um, flux_jy, error_jy : numpy.ndarray
+        The columns, in µm and Jy.
+    extraction_xy : (float, float) or None
+        The extraction centre (``EXTR_X``/``EXTR_Y``, 0-based cube pixels) when recorded.
+    header : dict
+        The primary header.
+    dq : numpy.ndarray of int
+        The DQ column (zeros when the file has none).
+    source_type : str or None
+        ``SRCTYPE`` of the spectrum (the EXTRACT1D header, where the pipeline writes it), else
+        of the primary header.
+    """
 
     path: Path
     wavelength_um: np.ndarray
@@ -211,6 +231,33 @@ class Spectrum:
     error_jy: np.ndarray
     extraction_xy: tuple[float, float] | None
     header: dict[str, Any]
+    dq: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
+    source_type: str | None = None
+
+    @property
+    def grating(self) -> str | None:
+        """``GRATING`` of the primary header (None when absent)."""
+        return self.header.get("GRATING")
+
+    @property
+    def filter(self) -> str | None:
+        """``FILTER`` of the primary header (None when absent)."""
+        return self.header.get("FILTER")
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Samples to use: finite flux and wavelength, not flagged ``DO_NOT_USE``."""
+        ok = np.isfinite(self.flux_jy) & np.isfinite(self.wavelength_um)
+        if self.dq.shape == ok.shape:
+            ok &= (self.dq & 1) == 0
+        return ok
+
+    @property
+    def flagged_fraction(self) -> float:
+        """Share of the rows flagged ``DO_NOT_USE`` in the DQ column."""
+        if self.dq.size == 0:
+            return 0.0
+        return float(np.mean((self.dq & 1) != 0))
 
 
 def _column_unit(table: Any, name: str, default: str) -> str:
@@ -276,13 +323,18 @@ def read_spectrum(path: Path) -> Spectrum:
                if "FLUX_ERROR" in names else np.full_like(flux, np.nan))
         if not np.isfinite(flux).any():
             raise ProductError(f"{path}: the spectrum's flux is all NaN")
+        dq = (np.asarray(table["DQ"]).astype(np.uint32) if "DQ" in names
+              else np.zeros(flux.shape, dtype=np.uint32))
         spec = spec_list[0]
         xy = None
         if getattr(spec, "extraction_x", None) is not None:
             xy = (float(spec.extraction_x), float(spec.extraction_y))
+        source_type = (getattr(spec, "source_type", None)
+                       or getattr(model.meta.target, "source_type", None))
     finally:
         model.close()
     header = dict(fits.getheader(path, 0))
     if xy is None and "IFQ_CX" in header:
         xy = (float(header["IFQ_CX"]), float(header["IFQ_CY"]))
-    return Spectrum(path, wave, flux, err, xy, header)
+    return Spectrum(path, wave, flux, err, xy, header, dq=dq,
+                    source_type=str(source_type) if source_type else None)

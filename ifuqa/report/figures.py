@@ -28,6 +28,11 @@ import numpy as np
 
 from ifuqa.report.palette import POWER_COLOURS, VERDICT_COLOURS
 
+INJECTION_KINDS = ("hole", "drift", "spaxel_wiggle", "extraction_offset", "undulation",
+                   "negative_offset")
+"""The defects injection–recovery injects (:data:`ifuqa.recovery.TARGETS`; a test keeps the
+two lists equal, so that this module imports nothing heavy)."""
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -51,6 +56,10 @@ FIGURELESS: dict[str, str] = {
     "centroid_vs_truth": "one distance; the centroid's track is drawn by centroid_drift",
     "drift_recovery_error": "one vector difference; the recovered track is drawn by "
                             "centroid_drift",
+    "x1d_source_significance": "one significance; the spectrum is drawn by "
+                               "undulation_amplitude and wiggle_amplitude",
+    **{f"cross_talk_{kind}": "a count of other issues' checks; their verdicts are in the "
+                             "record's evidence" for kind in INJECTION_KINDS},
 }
 """Metrics that have no figure on purpose, each with the reason."""
 
@@ -353,6 +362,27 @@ def banding_per_file(p: Mapping[str, Any]) -> tuple[Figure, Axes]:
     ax.bar(x + 0.2, after, 0.4, label="after cleaning")
     ax.set_xticks(x, [n.split("_")[2] + " " + n.split("_")[3] for n in names], fontsize=7)
     ax.set_ylabel("banding (DN/s rms)")
+    return fig, ax
+
+
+@figure_for(*(f"completeness95_{kind}" for kind in INJECTION_KINDS),
+            needs=("sizes", "fraction", "threshold", "unit"))
+def completeness_curve(p: Mapping[str, Any]) -> tuple[Figure, Axes]:
+    """Share of injections the check caught against the injected size, with the check's
+    threshold, the size the power matrix injects (2.5 × threshold) and the 95 % line."""
+    fig, ax = _figure()
+    sizes = np.asarray(p["sizes"], dtype=float)
+    ax.plot(sizes, 100 * np.asarray(p["fraction"], dtype=float), "o-", label="caught")
+    threshold = float(p["threshold"])
+    ax.axvline(threshold, color="k", lw=0.6, ls="--", label="threshold")
+    ax.axvline(2.5 * threshold, color="C3", lw=0.6, ls=":", label="power-matrix size")
+    ax.axhline(95.0, color="0.5", lw=0.6)
+    size95 = float(p.get("size95", np.nan))
+    if np.isfinite(size95):
+        ax.plot([size95], [95.0], "v", color="C3", label=f"95 % from {size95:.3g}")
+    ax.set_ylim(-3, 103)
+    ax.set_xlabel(f"injected {p.get('injection', 'defect')} ({p['unit']})")
+    ax.set_ylabel("injections caught (%)")
     return fig, ax
 
 

@@ -25,7 +25,7 @@ from ifuqa.report.templating import markup, render
 __all__ = ["applicability_html", "environment_rows", "power_matrix_html", "report_summary_html",
            "summary_matrix_html"]
 
-_SEVERITY = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
+_SEVERITY = {"error": 4, "fail": 3, "undecided": 2, "pass": 1, "skip": 0}
 """Which verdict a summary cell shows: the worst of its records."""
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 __all__ = ["APPLICABILITY_COLOURS", "DEFAULT_COLOUR", "POWER_COLOURS", "POWER_TEXT",
            "VERDICT_COLOURS"]
 
-VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "skip": "#9e9e9e", "error": "#6a1b9a"}
+VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "undecided": "#ef6c00",
+                   "skip": "#9e9e9e", "error": "#6a1b9a"}
 """Background of a cell or a box by a record's verdict."""
 
 POWER_COLOURS = {"yes": "#2e7d32", "no": "#c62828", "unknown": "#9e9e9e",

@@ -14,6 +14,7 @@ from ifuqa.scenario.schema import (
     _SOURCE_KINDS,
     DITHER_PATTERNS,
     READOUT_GROUP_TIME_S,
+    ExpectedFailure,
     LineSpec,
     NoiseSpec,
     Scenario,
@@ -147,6 +148,25 @@ def _parse_source(raw: Any, where: str, origin: str) -> SourceSpec:
     return SourceSpec(**kwargs)
 
 
+def _parse_expected_failures(r: _Reader) -> tuple[ExpectedFailure, ...]:
+    """``[[expected_failures]]``: ``check`` (a check's test function name) and ``reason``."""
+    raw = r.get("expected_failures", [])
+    if not isinstance(raw, list):
+        raise r.fail("expected_failures", "must be an array of tables ([[expected_failures]])")
+    out = []
+    for i, item in enumerate(raw):
+        er = _Reader(item, f"expected_failures[{i}]", r.origin)
+        check = er.string("check", required=True)
+        if not check.startswith("test_"):
+            raise er.fail("check", f"must name a check's test function (test_...), got {check!r}")
+        reason = er.string("reason", required=True)
+        if not reason.strip():
+            raise er.fail("reason", "must say why the check fails")
+        er.finish()
+        out.append(ExpectedFailure(check, reason))
+    return tuple(out)
+
+
 def _parse_dithers(r: _Reader) -> tuple[str, tuple[tuple[float, float], ...]]:
     raw = r.get("dithers", "none")
     if isinstance(raw, str):
@@ -215,6 +235,13 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
         if not (lo <= window[0] < window[1] <= hi):
             raise r.fail("wavelength_range_um",
                          f"must be an increasing pair within {lo}–{hi} µm; got {list(window)}")
+        lit = detectors if detectors is not None else tuple(disperser.detectors)
+        on = {d: disperser.wavelength_range_on(d) for d in lit}
+        if not any(max(window[0], d_lo) < min(window[1], d_hi) for d_lo, d_hi in on.values()):
+            ranges = ", ".join(f"{d} {d_lo:.3f}–{d_hi:.3f} µm" for d, (d_lo, d_hi) in on.items())
+            raise r.fail("wavelength_range_um",
+                         f"{list(window)} µm falls on none of the simulated detectors "
+                         f"({ranges}); widen it or change 'detectors'")
 
     noise_reader = _Reader(r.get("noise", {}), "noise", origin)
     noise = NoiseSpec(
@@ -269,6 +296,7 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
         noise=noise,
         sources=sources,
         source_path=None if origin == "<scenario>" else origin,
+        expected_failures=_parse_expected_failures(r),
     )
     r.finish()
     return scenario

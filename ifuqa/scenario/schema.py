@@ -87,6 +87,24 @@ class NoiseSpec:
 
 
 @dataclass(frozen=True)
+class ExpectedFailure:
+    """A check known to fail on a scenario because of an open limitation of the pipeline (a
+    regression scenario): ``pytest --ifuqa`` runs it as ``xfail(strict=True)``, so the run
+    notices when the limitation is fixed.
+
+    Attributes
+    ----------
+    check : str
+        The check's test function name (``test_aperture_on_source``).
+    reason : str
+        Why it fails, with the jwst issue it relates to.
+    """
+
+    check: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A synthetic observation. Build with :func:`load_scenario` or :func:`parse_scenario`."""
 
@@ -109,6 +127,7 @@ class Scenario:
     psf: str = "model"
     noise: NoiseSpec = field(default_factory=NoiseSpec)
     source_path: str | None = None
+    expected_failures: tuple[ExpectedFailure, ...] = ()
 
     @property
     def group_time_s(self) -> float:

@@ -24,10 +24,42 @@ from ifuqa.instrument.sky import Pointing
 from ifuqa.scenario import Scenario
 from ifuqa.util.fits_header import add_primary_keywords
 
-__all__ = ["PROGRAM_PREFIX", "ExposurePlan", "detectors_for", "exposure_plans", "write_rate"]
+__all__ = ["PROGRAM_PREFIX", "ExposurePlan", "detectors_for", "dither_primary_type",
+           "exposure_plans", "write_rate"]
 
 PROGRAM_PREFIX = "jw99999001001_03101"
 """File-name stem of simulated observations (program 99999)."""
+
+
+CUSTOM_DITHER_TYPE = "N/A"
+"""``PATTTYPE`` of a custom list of dither offsets: the jwst datamodel schema
+(``core.schema.yaml``, ``meta.dither.primary_type``) names no "custom" pattern, and of its
+values only ``N/A`` is true of offsets that follow no named pattern (``NONE`` would claim no
+dither; the offsets themselves are in ``XOFFSET``/``YOFFSET`` of each exposure)."""
+
+
+def dither_primary_type(pattern: str) -> str:
+    """The ``PATTTYPE`` (``meta.dither.primary_type``) of a scenario's dither pattern.
+
+    Parameters
+    ----------
+    pattern : str
+        :attr:`ifuqa.scenario.Scenario.dither_pattern` (a name of
+        :data:`ifuqa.scenario.DITHER_PATTERNS` or ``"custom"``).
+
+    Returns
+    -------
+    str
+        A value the jwst datamodel schema accepts.
+
+    Examples
+    --------
+    >>> dither_primary_type("4-point-nod"), dither_primary_type("none")
+    ('4-POINT-NOD', 'NONE')
+    >>> dither_primary_type("custom")
+    'N/A'
+    """
+    return CUSTOM_DITHER_TYPE if pattern == "custom" else pattern.upper()
 
 
 @dataclass(frozen=True)
@@ -111,7 +143,7 @@ def write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.nd
     meta.aperture.name = "NRS_FULL_IFU"
     meta.dither.position_number = plan.exposure
     meta.dither.total_points = len(scenario.dithers)
-    meta.dither.primary_type = scenario.dither_pattern.upper()
+    meta.dither.primary_type = dither_primary_type(scenario.dither_pattern)
     meta.dither.x_offset = plan.dither_offset[0]
     meta.dither.y_offset = plan.dither_offset[1]
     meta.wcsinfo.ra_ref = plan.commanded.ra_deg

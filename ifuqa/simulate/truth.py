@@ -6,11 +6,13 @@ A simulation folder holds
   centroid track and true spectrum; the pointing offset, position angle and target; per
   exposure its rate file, dither offset, commanded and actual pointing;
 * ``<stem>_crmask.fits`` per exposure — the artefact truth (:class:`ArtefactTruth`): the
-  cosmic-ray mask (primary HDU ``CRMASK``, 1 where a hit left charge in the rate), ``CRRATE``
+  cosmic-ray mask (``CRMASK``, 1 where a hit left charge in the rate), ``CRRATE``
   (the count rate the hits added, DN/s; with simulated ramps what each hit would add to the slope
   had jump detection missed it), ``WARM`` (warm pixels absent from the DQ mask, DN/s), and the
   header ``CRMODEL`` (``residual``: only the hits jump detection would miss; ``ramps``: every
-  hit, in ramps fitted by jwst).
+  hit, in ramps fitted by jwst) in the primary header. The three images are tile-compressed,
+  losslessly (GZIP, no quantisation): they are almost all zeros, and a full-frame mask written
+  plain costs 38 MB per exposure, more than half of a test session's disk.
 
 Processing never reads either; the checks read them through :func:`read_truth` and
 :func:`read_artefact_truth`.
@@ -279,20 +281,24 @@ def write_artefact_truth(path: Path, mask: np.ndarray, cr_rate_dn: np.ndarray,
     """Write an exposure's artefact truth (see the module docstring for the layout)."""
     from astropy.io import fits
 
-    hdu = fits.PrimaryHDU(mask.astype(np.uint8))
-    hdu.header["EXTNAME"] = "CRMASK"
-    hdu.header["CRMODEL"] = ("ramps" if ramps else "residual", "all hits, or only missed ones")
+    primary = fits.PrimaryHDU()
+    primary.header["CRMODEL"] = ("ramps" if ramps else "residual", "all hits, or only missed ones")
+
+    def image(data: np.ndarray, name: str) -> fits.CompImageHDU:
+        return fits.CompImageHDU(data, name=name, compression_type="GZIP_2", quantize_level=0.0)
+
+    hdu = image(mask.astype(np.uint8), "CRMASK")
     hdu.header["COMMENT"] = ("ifuqa cosmic-ray truth mask: 1 where a hit after the first read "
                              "left charge" if ramps else
                              "ifuqa cosmic-ray truth mask: 1 where a cosmic ray deposited charge")
-    rate = fits.ImageHDU(cr_rate_dn.astype(np.float32), name="CRRATE")
+    rate = image(cr_rate_dn.astype(np.float32), "CRRATE")
     rate.header["BUNIT"] = "DN/s"
     rate.header["COMMENT"] = ("slope each hit would add if jump detection missed it" if ramps
                               else "count rate each cosmic ray added to the rate image")
-    warm = fits.ImageHDU(warm_dn.astype(np.float32), name="WARM")
+    warm = image(warm_dn.astype(np.float32), "WARM")
     warm.header["BUNIT"] = "DN/s"
     warm.header["COMMENT"] = "warm pixels absent from the DQ mask, same in every exposure"
-    fits.HDUList([hdu, rate, warm]).writeto(path, overwrite=True)
+    fits.HDUList([primary, hdu, rate, warm]).writeto(path, overwrite=True)
 
 
 def artefact_truth_path(folder: Path, stem: str) -> Path:
@@ -308,7 +314,7 @@ def read_artefact_truth(folder: Path, stem: str) -> ArtefactTruth | None:
     if not path.is_file():
         return None
     with fits.open(path) as hdul:
-        return ArtefactTruth(cosmic_ray_mask=np.asarray(hdul[0].data).astype(bool),
+        return ArtefactTruth(cosmic_ray_mask=np.asarray(hdul["CRMASK"].data).astype(bool),
                              cosmic_ray_rate_dn_s=np.asarray(hdul["CRRATE"].data, dtype=float),
                              warm_dn_s=np.asarray(hdul["WARM"].data, dtype=float),
                              model=str(hdul[0].header.get("CRMODEL", "residual")))

@@ -27,9 +27,10 @@ from ifuqa.verdicts.record import VERDICTS, Record
 from ifuqa.verdicts.status import classify
 from ifuqa.verdicts.tolerances import Tolerances
 
-__all__ = ["Row", "compare_runs", "entry_record", "run", "text_table"]
+__all__ = ["Row", "compare_runs", "entry_record", "run", "text_table", "version_differences"]
 
-VERSION_KEYS = ("jwst", "stcal", "stdatamodels", "numpy", "ifuqa", "crds_context")
+VERSION_KEYS = ("jwst", "stcal", "stdatamodels", "photutils", "numpy", "scipy", "astropy",
+                "ifuqa", "crds_context")
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,35 @@ def _versions(run: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {versions[k]}" for k in VERSION_KEYS if k in versions) or "unknown"
 
 
+def version_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+    """The software versions that differ between two runs, as one line.
+
+    Parameters
+    ----------
+    a, b : mapping
+        The two runs (their ``versions``).
+
+    Returns
+    -------
+    str
+        ``"versions that differ (A → B): jwst 2.0.1 → 3.0.0, ..."``, or that none differ.
+
+    Examples
+    --------
+    >>> version_differences({"versions": {"jwst": "2.0.1", "numpy": "2.4"}},
+    ...                     {"versions": {"jwst": "3.0.0", "numpy": "2.4"}})
+    'versions that differ (A → B): jwst 2.0.1 → 3.0.0'
+    """
+    va, vb = a.get("versions") or {}, b.get("versions") or {}
+    keys = [k for k in VERSION_KEYS if k in va or k in vb]
+    keys += sorted((va.keys() | vb.keys()) - set(keys))
+    changed = [f"{k} {va.get(k, 'unknown')} → {vb.get(k, 'unknown')}" for k in keys
+               if va.get(k) != vb.get(k)]
+    if not va and not vb:
+        return "versions that differ (A → B): unknown (neither run records its versions)"
+    return "versions that differ (A → B): " + (", ".join(changed) or "none")
+
+
 def _counts(rows: Sequence[Row]) -> str:
     counts = Counter(r.status for r in rows)
     return ", ".join(f"{counts[s]} {s}" for s in ("regressed", "lost", "improved", "same",
@@ -137,7 +167,8 @@ def _counts(rows: Sequence[Row]) -> str:
 
 def text_table(rows: Sequence[Row], a: Mapping[str, Any], b: Mapping[str, Any],
                names: tuple[str, str]) -> list[str]:
-    """The side-by-side table as text lines (with the two runs' versions and the counts).
+    """The side-by-side table as text lines: first the versions that differ between the runs
+    (:func:`version_differences`), then both runs' versions, the table and the counts.
 
     Parameters
     ----------
@@ -148,7 +179,8 @@ def text_table(rows: Sequence[Row], a: Mapping[str, Any], b: Mapping[str, Any],
     names : (str, str)
         How to call them (their paths).
     """
-    lines = [f"A: {names[0]} ({_versions(a)})", f"B: {names[1]} ({_versions(b)})"]
+    lines = [version_differences(a, b), f"A: {names[0]} ({_versions(a)})",
+             f"B: {names[1]} ({_versions(b)})"]
     table = [HEADER, *(_cells(r) for r in rows)]
     widths = [min(max(len(row[i]) for row in table), 40) for i in range(len(HEADER))]
     lines += ["  ".join(c[:40].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()

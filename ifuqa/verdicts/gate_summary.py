@@ -14,7 +14,7 @@ from ifuqa.verdicts.status import COMPARED
 __all__ = ["summarise"]
 
 VERSION_KEYS = ("jwst", "stcal", "stdatamodels", "numpy", "ifuqa", "astropy", "photutils",
-                "crds_context")
+                "scipy", "crds_context")
 ORDER = {"regressed": "REGRESSED", "lost": "LOST", "new": "NEW", "improved": "IMPROVED",
          "gained": "GAINED"}
 """The statuses listed one line per metric, in this order, with their labels."""

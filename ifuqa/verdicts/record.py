@@ -26,7 +26,7 @@ __all__ = ["VERDICTS", "Record", "RecordError", "as_record"]
 REQUIRED = ("issue", "check", "dataset", "metric")
 """The fields every serialised record must have."""
 
-VERDICTS = ("pass", "fail", "skip", "error")
+VERDICTS = ("pass", "fail", "undecided", "skip", "error")
 """What a record's verdict can be."""
 
 
@@ -39,6 +39,19 @@ def _finite_or_none(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 @dataclass
@@ -61,7 +74,9 @@ class Record:
         Unit of ``value`` and ``threshold``.
     threshold : float or None
         The limit the verdict used.
-    verdict : {"pass", "fail", "skip", "error"}
+    verdict : {"pass", "fail", "undecided", "skip", "error"}
+        ``undecided``: measured, but the uncertainty straddles the limit (could not decide);
+        ``skip``: not applicable to the dataset (the message says why).
     message : str
         What was measured, or why it was not.
     sense : {"max", "min"} or None
@@ -134,7 +149,8 @@ class Record:
         return cls(issue=result.issue, check=check, dataset=dataset, metric=result.metric,
                    value=result.value, unit=result.unit, threshold=result.threshold,
                    verdict=result.verdict, message=result.message, sense=result.sense,
-                   seed=seed)
+                   seed=seed, uncertainty=result.uncertainty,
+                   evidence=_jsonable(dict(result.evidence)))
 
     @classmethod
     def unmeasured(cls, issue: str, name: str, verdict: str, message: str, *, check: str,

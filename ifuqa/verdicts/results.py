@@ -3,7 +3,8 @@
 File format::
 
     {"format": "ifuqa-results/1",
-     "versions": {"ifuqa": ..., "jwst": ..., "stdatamodels": ..., "numpy": ..., ...},
+     "versions": {"ifuqa": ..., "jwst": ..., "stcal": ..., "stdatamodels": ..., "photutils": ...,
+                  "numpy": ..., "scipy": ..., "astropy": ..., "crds_context": ...},
      "applicability": {"<dataset>": {"NS-IFU01": {"status": "at risk", "reason": ...}, ...}},
      "records": [{"issue": "NS-IFU05", "check": ..., "dataset": ..., "metric": ...,
                   "value": 0.42, "unit": "%", "threshold": 1.0, "verdict": "pass",
@@ -33,12 +34,19 @@ __all__ = ["applicability_lines", "read_records", "read_results", "run_versions"
 FORMAT = "ifuqa-results/1"
 
 
+VERDICT_LABELS = {"pass": "passed", "fail": "failed",
+                  "undecided": "could not decide (limit within the uncertainty)",
+                  "skip": "not applicable", "error": "error"}
+"""How each verdict is counted in the summaries."""
+
+
 def run_versions() -> dict[str, str]:
     """Versions of the software that produced the metrics (and the CRDS context if set)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("ifuqa", "jwst", "stcal", "stdatamodels", "numpy", "astropy", "photutils"):
+    for name in ("ifuqa", "jwst", "stcal", "stdatamodels", "photutils", "numpy", "scipy",
+                 "astropy"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -133,14 +141,16 @@ def summary_lines(records: Iterable[Record | Mapping[str, Any]]) -> list[str]:
     records = list(map(as_record, records))
     rows = [("issue", "dataset", "metric", "value", "limit", "verdict")]
     for r in sorted(records, key=lambda r: (r.issue, r.dataset, r.metric)):
-        rows.append((r.issue, r.dataset, r.metric, format_value(r.value, r.unit),
-                     format_value(r.threshold), r.verdict.upper()))
+        value = format_value(r.value, r.unit)
+        if r.uncertainty and r.value is not None:
+            value = f"{format_value(r.value)} ± {r.uncertainty:.2g} {r.unit}".rstrip()
+        rows.append((r.issue, r.dataset, r.metric, value, format_value(r.threshold),
+                     "UNDECIDED" if r.verdict == "undecided" else r.verdict.upper()))
     widths = [min(max(len(row[i]) for row in rows), 48) for i in range(6)]
     lines = ["  ".join(cell[:48].ljust(w) for cell, w in zip(row, widths, strict=True))
              for row in rows]
-    counts = {v: sum(r.verdict == v for r in records) for v in ("pass", "fail", "skip",
-                                                                 "error")}
-    lines.append(", ".join(f"{n} {v}" for v, n in counts.items()))
+    counts = {label: sum(r.verdict == v for r in records) for v, label in VERDICT_LABELS.items()}
+    lines.append(", ".join(f"{n} {label}" for label, n in counts.items()))
     return lines
 
 

@@ -25,17 +25,70 @@ from pathlib import Path
 
 from ifuqa.verdicts.settings import LayeredSettings, SettingKind
 
-__all__ = ["ALIASES", "DEFAULTS", "Threshold", "ThresholdError", "Thresholds",
-           "parse_assignments"]
+__all__ = ["ALIASES", "DEFAULTS", "NIRSPEC_REFERENCE_FWHM_ARCSEC", "Limit", "Threshold",
+           "ThresholdError", "Thresholds", "parse_assignments"]
+
+
+NIRSPEC_REFERENCE_FWHM_ARCSEC = 0.145
+"""The NIRSpec IFU PSF FWHM at 4 µm (arcsec; ``ifuqa.instrument.psf.cube_fwhm_arcsec``): the PSF
+against which the thresholds in mas were set."""
 
 
 @dataclass(frozen=True)
 class Threshold:
-    """A default threshold with its unit and where the number comes from."""
+    """A default threshold with its unit and where the number comes from.
+
+    Attributes
+    ----------
+    value : float
+        The default, in ``unit``; for a limit in mas, the value for NIRSpec IFU cubes.
+    unit : str
+        Unit of the value.
+    doc : str
+        What the limit is and where its number comes from.
+    scales_with_psf : bool
+        A limit on a position (mas) that belongs in units of the PSF: for a cube of another
+        instrument it is scaled by that cube's PSF FWHM over NIRSpec's
+        (:data:`NIRSPEC_REFERENCE_FWHM_ARCSEC`), so that it means the same fraction of the PSF.
+    """
 
     value: float
     unit: str
     doc: str
+    scales_with_psf: bool = False
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The limit a check used on one dataset, in its unit and, for positions, in mas and FWHM.
+
+    Attributes
+    ----------
+    value : float
+        The limit, in the metric's unit.
+    setting : float
+        The threshold setting it comes from (for NIRSpec, the same number).
+    source : str
+        Where the setting comes from (default, command line, ini, pyproject).
+    origin : str
+        Why the number is what it is, and how it was scaled.
+    fwhm_fraction : float or None
+        The limit in units of the cube's PSF FWHM (positions only).
+    """
+
+    value: float
+    setting: float
+    source: str
+    origin: str
+    fwhm_fraction: float | None = None
+
+    def evidence(self) -> dict[str, object]:
+        """The limit for a record's ``evidence``."""
+        out: dict[str, object] = {"limit": self.value, "limit_setting": self.setting,
+                                  "limit_source": self.source, "limit_origin": self.origin}
+        if self.fwhm_fraction is not None:
+            out["limit_fwhm"] = self.fwhm_fraction
+        return out
 
 
 _RECALL = ("min share of injected {what} above 10 sigma flagged (the old "
@@ -66,21 +119,27 @@ DEFAULTS: dict[str, Threshold] = {
         5.0, "%", "max share of significantly negative samples in an x1d"),
     "ns_ifu04.extraction_offset": Threshold(
         30.0, "mas", "max offset of the extraction centre from the source centroid "
-                     "(~6x the 5 mas pointing after target acquisition)"),
+                     "(~6x the 5 mas pointing after target acquisition; 0.2 x the NIRSpec PSF "
+                     "FWHM at 4 um)", scales_with_psf=True),
     "ns_ifu04.extraction_flux_loss": Threshold(
         2.0, "%", "max flux lost by the extraction aperture's position"),
     "ns_ifu04.x1d_vs_curve_of_growth": Threshold(
         3.0, "%", "max |x1d / cube total - 1|, the total from the cube's aperture-corrected "
                   "curve of growth (the instrument's ~3 % calibration accuracy)"),
+    "ns_ifu04.x1d_source_significance": Threshold(
+        5.0, "sigma", "min significance of the x1d's summed source flux (an aperture that "
+                      "missed its source holds noise and background residuals: ~0)"),
     "ns_ifu05.wiggle_amplitude": Threshold(
         1.0, "%", "max wiggle amplitude in 5-50 cycles/um (Law et al. 2023: < 1 % with a "
                   "4-point dither and r >= 1.5 FWHM)"),
     "ns_ifu05.spaxel_wiggle_amplitude": Threshold(
         2.5, "%", "max wiggle of the brightest spaxel's spectrum relative to the aperture "
-                  "spectrum (single spaxels always wiggle; measured 0.5-1.5 % with a 4-point "
-                  "dither, 3.4 % without dither combination in ifuqa's scenes)"),
+                  "spectrum: single spaxels always wiggle, so 2.5 x the 1 % that Law et al. "
+                  "(2023) reach in apertures; on good real data the clean MIRI MRS cube of "
+                  "16 Cyg B measures 0.97 +- 0.2 % (docs/real_power.md)"),
     "ns_ifu06.centroid_drift": Threshold(
-        30.0, "mas", "max centroid drift over the band (typical ~20 mas)"),
+        30.0, "mas", "max centroid drift over the band (typical ~20 mas; 0.2 x the NIRSpec "
+                     "PSF FWHM at 4 um)", scales_with_psf=True),
 }
 """Every threshold by its canonical name ``<issue>.<metric>``."""
 
@@ -178,3 +237,49 @@ class Thresholds(LayeredSettings[float]):
     def defaults(cls) -> Thresholds:
         """Every threshold at its default."""
         return cls()
+
+    def limit(self, name: str, *, instrument: str = "NIRSPEC",
+              fwhm_arcsec: float | None = None) -> Limit:
+        """The limit of threshold ``name`` for a cube of ``instrument`` whose PSF FWHM is
+        ``fwhm_arcsec`` (at the band's centre).
+
+        Limits on positions (``scales_with_psf``) were set for NIRSpec's IFU; for another
+        instrument they are scaled by the PSF FWHM ratio, so a drift of 0.2 FWHM is judged the
+        same in a MIRI channel-4 cube (0.35" spaxels, ~0.8" PSF) as in a NIRSpec one.
+
+        Parameters
+        ----------
+        name : str
+            Threshold name (canonical or old).
+        instrument : str
+            ``INSTRUME`` of the product.
+        fwhm_arcsec : float, optional
+            The cube's PSF FWHM (needed to scale, and to express a position limit in FWHM).
+
+        Returns
+        -------
+        Limit
+
+        Examples
+        --------
+        >>> th = Thresholds.defaults()
+        >>> th.limit("ns_ifu06.centroid_drift", instrument="NIRSPEC", fwhm_arcsec=0.145).value
+        30.0
+        >>> miri = th.limit("ns_ifu06.centroid_drift", instrument="MIRI", fwhm_arcsec=0.725)
+        >>> round(miri.value, 1), round(miri.fwhm_fraction, 3)
+        (150.0, 0.207)
+        """
+        canonical = KIND.canonical(name, "Thresholds.limit")[0]
+        setting = float(self[name])
+        spec = DEFAULTS.get(canonical)
+        source = self.sources.get(canonical, "default")
+        origin = spec.doc if spec else ""
+        if spec is None or not spec.scales_with_psf:
+            return Limit(setting, setting, source, origin)
+        value = setting
+        if instrument.upper() != "NIRSPEC" and fwhm_arcsec:
+            value = setting * float(fwhm_arcsec) / NIRSPEC_REFERENCE_FWHM_ARCSEC
+            origin = (f"{origin}; scaled to {instrument} by its PSF FWHM "
+                      f"{fwhm_arcsec:.3g}\" / {NIRSPEC_REFERENCE_FWHM_ARCSEC:g}\"")
+        fraction = value / 1000.0 / fwhm_arcsec if fwhm_arcsec else None
+        return Limit(value, setting, source, origin, fraction)

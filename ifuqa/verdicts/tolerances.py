@@ -145,6 +145,8 @@ DEFAULTS: dict[str, Tolerance] = {
         0.1, 0.05, "%", "a fraction of a percent of flux (threshold 3 %)"),
     "ns_ifu04.centroid_vs_truth": Tolerance(
         2.0, 0.0, "mas", "a few mas of centroid accuracy"),
+    "ns_ifu04.x1d_source_significance": Tolerance(
+        0.5, 0.1, "sigma", "a tenth of the source's significance (threshold 5 sigma)"),
     # NS-IFU05 — wiggles
     "ns_ifu05.wiggle_amplitude": Tolerance(
         0.05, 0.10, "%", "a twentieth of the 1 % threshold (the wiggle noise floor is "

@@ -158,7 +158,7 @@ def build_cube(
         Wavelength planes per kernel call (default: ~16, fewer for huge spatial grids).
     workers : int, optional
         Worker processes (fork) for the chunks; default ``min(2, cpu_count)`` for cubes with
-        more than 64 planes, else 1.
+        more than 64 planes, else 1 (and 1 in a daemonic process, such as a Dask worker).
 
     Returns
     -------
@@ -183,8 +183,9 @@ def build_cube(
     else:
         roi = shepard.resolved(weighting, len(clouds), grid.wave_step_um)
         margin = roi[1]
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1) if nz > 64 else 1
+    if workers is None:  # a daemonic process (a Dask worker: one per core) cannot fork
+        daemon = multiprocessing.current_process().daemon
+        workers = min(2, os.cpu_count() or 1) if nz > 64 and not daemon else 1
     workers = max(1, min(int(workers), len(chunks)))
 
     _WORK.update(grid=grid, clouds=clouds, weighting=weighting, margin=margin, roi=roi,

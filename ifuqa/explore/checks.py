@@ -1,0 +1,205 @@
+"""Running a known issue's shipped checks (``checks/test_ns_ifu0N_*.py``) on one dataset,
+outside pytest, as ``ifuqa explore`` does for every drawn scene.
+
+The check functions are the very ones ``pytest --ifuqa`` runs: each is called with
+``ifuqa_dataset``, ``ifuqa_thresholds`` and an ``ifuqa_check`` recorder that behaves like the
+plugin's (:class:`ifuqa._pytest.recorder.CheckRecorder`): the product screening first, an
+evaluation that does not apply recorded as a skip, a bad product as an error, every metric
+judged. A check that raises anything else is recorded as an error with the exception — a bug
+of ifuqa's or a breakdown of the chain, which a search reports like a failing metric.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ifuqa.util.known_issues import marker_name
+from ifuqa.verdicts.record import Record
+
+__all__ = ["CheckRun", "issue_checks", "run_checks"]
+
+FAILING = ("fail", "error")
+"""Verdicts that make a scene a finding (as they fail the check's test in pytest)."""
+
+
+class _Stop(Exception):
+    """Ends a check early (what ``pytest.skip``/``pytest.fail`` do in the plugin)."""
+
+
+@dataclass
+class CheckRun:
+    """What the checks of one issue measured on one dataset.
+
+    Attributes
+    ----------
+    issue : str
+        Known issue.
+    dataset : str
+        Dataset label.
+    records : list of Record
+        One per metric (or per evaluation that skipped or errored), in check order.
+    results : list of (str, MetricResult)
+        ``(check, result)`` of every measured metric (with its plot data, for figures).
+    """
+
+    issue: str
+    dataset: str
+    records: list[Record] = field(default_factory=list)
+    results: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[Record]:
+        """The records whose verdict fails their check."""
+        return [r for r in self.records if r.verdict in FAILING]
+
+    @property
+    def failed(self) -> bool:
+        """Whether any check fails."""
+        return bool(self.failing)
+
+
+class _Recorder:
+    """The ``ifuqa_check`` fixture, for one check on one dataset."""
+
+    def __init__(self, run: CheckRun, check: str, dataset: Any) -> None:
+        self.run = run
+        self.check = check
+        self.dataset = dataset
+        truth = getattr(dataset, "truth", None)
+        self.seed = truth.seed if truth is not None else None
+
+    def _unmeasured(self, issue: str, name: str, verdict: str, message: str) -> None:
+        self.run.records.append(Record.unmeasured(issue, name, verdict, message,
+                                                  check=self.check, dataset=self.run.dataset,
+                                                  seed=self.seed))
+
+    def evaluate(self, issue: str, func: Callable, *args: Any, **kwargs: Any) -> Any:
+        from ifuqa.evaluate import NotApplicable
+        from ifuqa.products import ProductError
+        from ifuqa.products.applicability import screen
+
+        problems = list(getattr(self.dataset, "problems", None) or [])
+        if not problems:
+            screening = screen(self.dataset)
+            problems = list(screening.unsupported)
+            applies = screening.applicability.get(issue)
+            if not problems and applies and applies["status"] == "not applicable":
+                self._unmeasured(issue, func.__name__, "skip",
+                                 f"not applicable: {applies['reason']}")
+                raise _Stop
+        if problems:
+            self._unmeasured(issue, func.__name__, "error", "; ".join(problems))
+            raise _Stop
+        try:
+            return func(*args, **kwargs)
+        except NotApplicable as exc:
+            self._unmeasured(issue, func.__name__, "skip", str(exc))
+            raise _Stop from None
+        except ProductError as exc:
+            self._unmeasured(issue, func.__name__, "error", str(exc))
+            raise _Stop from None
+
+    def record(self, result: Any) -> Any:
+        self.run.records.append(Record.from_result(result, check=self.check,
+                                                   dataset=self.run.dataset, seed=self.seed))
+        self.run.results.append((self.check, result))
+        return result
+
+    def judge(self, *results: Any) -> None:
+        for result in results:
+            self.record(result)
+
+
+def _module_of(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"ifuqa_explore_checks.{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the checks module {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def _checks_in(folder: str, issue: str) -> tuple[tuple[str, Callable], ...]:
+    marker = marker_name(issue)
+    found = []
+    for path in sorted(Path(folder).glob(f"test_{marker}_*.py")):
+        module = _module_of(path)
+        found += [(name, func) for name, func in vars(module).items()
+                  if name.startswith("test_") and inspect.isfunction(func)
+                  and func.__module__ == module.__name__]
+    return tuple(found)
+
+
+def issue_checks(issue: str, checks_dir: Path) -> list[tuple[str, Callable]]:
+    """The check functions of one known issue, ``(name, function)`` in file order.
+
+    Parameters
+    ----------
+    issue : str
+        Known issue (``"NS-IFU04"``).
+    checks_dir : path
+        The checks folder (:func:`ifuqa._pytest.options.checks_dir`).
+
+    Returns
+    -------
+    list of (str, callable)
+
+    Raises
+    ------
+    LookupError
+        When the folder has no check of the issue.
+    """
+    found = list(_checks_in(str(Path(checks_dir).resolve()), issue))
+    if not found:
+        raise LookupError(f"no checks of {issue} in {checks_dir} "
+                          f"(expected test_{marker_name(issue)}_*.py)")
+    return found
+
+
+def run_checks(issue: str, dataset: Any, thresholds: Any, checks_dir: Path) -> CheckRun:
+    """Run every check of ``issue`` on ``dataset``.
+
+    Parameters
+    ----------
+    issue : str
+        Known issue.
+    dataset : Dataset
+        The dataset.
+    thresholds : Thresholds
+        :class:`ifuqa.verdicts.thresholds.Thresholds`.
+    checks_dir : path
+        The checks folder.
+
+    Returns
+    -------
+    CheckRun
+    """
+    run = CheckRun(issue, getattr(dataset, "name", "?"))
+    for name, func in issue_checks(issue, checks_dir):
+        recorder = _Recorder(run, name, dataset)
+        fixtures = {"ifuqa_dataset": dataset, "ifuqa_check": recorder,
+                    "ifuqa_thresholds": thresholds}
+        params = inspect.signature(func).parameters
+        missing = [p for p in params if p not in fixtures]
+        if missing:
+            recorder._unmeasured(issue, name, "error",
+                                 f"the check needs fixtures explore does not provide: {missing}")
+            continue
+        try:
+            func(**{p: fixtures[p] for p in params})
+        except _Stop:
+            pass
+        except Exception as exc:
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            recorder._unmeasured(
+                issue, name, "error",
+                f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
+    return run
