@@ -171,17 +171,22 @@ def check_cache_visible(client: Any, cache_root: Path) -> int:
         answers = client.run(probe_cache, str(root), name, token)
     finally:
         (root / name).unlink(missing_ok=True)
+    _fail_for_blind_workers(
+        answers, f"the build cache {root}",
+        "Put the cache on storage every worker mounts at the same path (NFS, a shared volume) "
+        "and name it with --cache DIR (pytest: --ifuqa-cache=DIR); see the README, 'Beyond "
+        "one machine'.")
+    return len(answers)
+
+
+def _fail_for_blind_workers(answers: dict[str, dict[str, str]], what: str, advice: str) -> None:
+    """Raise :class:`ClusterError` naming every worker whose probe answered a problem."""
     bad = {addr: a for addr, a in answers.items() if a["problem"]}
     if bad:
         lines = [f"  worker {addr} (host {a['host']}, pid {a['pid']}): {a['problem']}"
                  for addr, a in sorted(bad.items())]
-        raise ClusterError(
-            f"{len(bad)} of {len(answers)} Dask workers cannot see the build cache {root}:\n"
-            + "\n".join(lines)
-            + "\nPut the cache on storage every worker mounts at the same path (NFS, a shared "
-              "volume) and name it with --cache DIR (pytest: --ifuqa-cache=DIR); see the "
-              "README, 'Running on a Dask cluster'.")
-    return len(answers)
+        raise ClusterError(f"{len(bad)} of {len(answers)} Dask workers cannot see {what}:\n"
+                           + "\n".join(lines) + "\n" + advice)
 
 
 def probe_paths(paths: list[str]) -> dict[str, str]:
@@ -204,13 +209,8 @@ def check_paths_visible(client: Any, paths: list[Path]) -> int:
     """
     here = [str(Path(p).absolute()) for p in paths if os.path.lexists(p)]
     answers = client.run(probe_paths, here)
-    bad = {addr: a for addr, a in answers.items() if a["problem"]}
-    if bad:
-        lines = [f"  worker {addr} (host {a['host']}, pid {a['pid']}): {a['problem']}"
-                 for addr, a in sorted(bad.items())]
-        raise ClusterError(
-            f"{len(bad)} of {len(answers)} Dask workers cannot see the products:\n"
-            + "\n".join(lines)
-            + "\nPut the products on storage every worker mounts at the same path; see the "
-              "README, 'Running on a Dask cluster'.")
+    _fail_for_blind_workers(
+        answers, "the products",
+        "Put the products on storage every worker mounts at the same path; see the README, "
+        "'Beyond one machine'.")
     return len(answers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ifuqa.inject import DEFECTS
@@ -84,8 +85,10 @@ TARGETS: tuple[Target, ...] = (
 """Every injection the real-data power matrix makes, with the check it must fail."""
 
 
-def _checks() -> dict[str, tuple[str, Callable]]:
-    """check name -> (issue, evaluation) for every truth-free check."""
+@cache
+def truth_free_checks() -> dict[str, tuple[str, Callable]]:
+    """check name -> (issue, evaluation) of every check that runs without truth (the
+    evaluations are imported on first use)."""
     from ifuqa.evaluate import ns_ifu01, ns_ifu03, ns_ifu04, ns_ifu05, ns_ifu06
 
     return {
@@ -99,17 +102,6 @@ def _checks() -> dict[str, tuple[str, Callable]]:
         "test_extracted_spectrum_has_no_wiggles": ("NS-IFU05", ns_ifu05.aperture_wiggle),
         "test_centroid_drift": ("NS-IFU06", ns_ifu06.drift),
     }
-
-
-CHECKS: dict[str, tuple[str, Callable]] = {}
-"""The truth-free checks (filled on first use by :func:`truth_free_checks`)."""
-
-
-def truth_free_checks() -> dict[str, tuple[str, Callable]]:
-    """check name -> (issue, evaluation) of every check that runs without truth."""
-    if not CHECKS:
-        CHECKS.update(_checks())
-    return CHECKS
 
 
 def targets_for(product_kinds: set[str]) -> list[Target]:
