@@ -48,9 +48,8 @@ def _draw(issue: str, n: int) -> list:
 
 def _child(issue: str, n: int) -> None:
     from benchmarks._harness import peak_rss_gib
-    from ifuqa._pytest.options import checks_dir
     from ifuqa.builds.exploration import PROFILES, build_exploration, full_chain_scenario
-    from ifuqa.explore.checks import run_checks
+    from ifuqa.evaluate.shipped_checks import checks_dir, run_checks
     from ifuqa.explore.search import _Search
     from ifuqa.verdicts.thresholds import Thresholds
 

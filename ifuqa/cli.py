@@ -125,8 +125,8 @@ def _run_check(args: argparse.Namespace) -> int:
     """Run the known-issue checks on the given products through pytest (same suite, same
     results format as ``pytest --ifuqa-data``), streamed in batches, here or on a Dask
     cluster (:func:`ifuqa.cluster.commands.run_check`); returns the run's exit status."""
-    from ifuqa._pytest.options import checks_dir
     from ifuqa.cluster.commands import run_check
+    from ifuqa.evaluate.shipped_checks import checks_dir
 
     if args.resume and not args.results:
         print("ifuqa check: error: --resume needs --results (its journal is what resumes)",
@@ -192,7 +192,7 @@ def _add_explore(parser: argparse.ArgumentParser) -> None:
 
 def _run_explore(args: argparse.Namespace) -> int:
     """Search the scene space for breakdowns of the known issues (:mod:`ifuqa.explore`)."""
-    from ifuqa._pytest.options import checks_dir
+    from ifuqa.evaluate.shipped_checks import checks_dir
     from ifuqa.explore.command import run
 
     return run(args, checks_dir=checks_dir())

@@ -641,7 +641,7 @@ def test_default_tolerances_cover_every_recorded_metric() -> None:
     """Every metric name the evaluations record has its own default tolerance."""
     root = Path(__file__).resolve().parents[1] / "ifuqa"
     names = set()
-    for path in [*root.glob("metrics/*.py"), *root.glob("evaluate/*.py")]:
+    for path in [*root.glob("metrics/**/*.py"), *root.glob("evaluate/*.py")]:
         text = path.read_text()
         names |= set(re.findall(r'MetricResult\(\s*"NS-IFU0\d",\s*"(\w+)"', text))
         names |= set(re.findall(r'metric\s*=\s*"(\w+)"', text))

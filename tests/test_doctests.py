@@ -17,7 +17,8 @@ import pytest
 
 import ifuqa.metrics
 
-MODULES = sorted([f"ifuqa.metrics.{m.name}" for m in pkgutil.iter_modules(ifuqa.metrics.__path__)]
+MODULES = sorted([m.name for m in pkgutil.walk_packages(ifuqa.metrics.__path__, "ifuqa.metrics.")
+                  if not m.ispkg]  # a package's __init__ only re-exports its modules' functions
                  + ["ifuqa.util.stats"])
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

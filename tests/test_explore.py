@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ifuqa._pytest.options import checks_dir
 from ifuqa.builds.exploration import PROFILES, exploration_spec, full_chain_scenario
-from ifuqa.explore.checks import issue_checks, run_checks
-from ifuqa.explore.search import closeness, database_key, explore_issue, issue_strategy, replay
+from ifuqa.evaluate.shipped_checks import checks_dir, issue_checks, run_checks
+from ifuqa.explore.search import database_key, explore_issue, issue_strategy, replay
+from ifuqa.explore.steering import closeness
 from ifuqa.products.dataset import Dataset
 from ifuqa.scenario import load_scenario
 from ifuqa.util.known_issues import ISSUES

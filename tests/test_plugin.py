@@ -36,7 +36,7 @@ def test_threshold_names_are_the_metric_names() -> None:
     and the evaluations look thresholds up by those names."""
     root = Path(__file__).resolve().parents[1] / "ifuqa"
     recorded, looked_up = set(), set()
-    for path in [*root.glob("metrics/*.py"), *root.glob("evaluate/*.py")]:
+    for path in [*root.glob("metrics/**/*.py"), *root.glob("evaluate/*.py")]:
         text = path.read_text()
         recorded |= {f"{i.lower().replace('-', '_')}.{m}" for i, m in re.findall(
             r'MetricResult\(\s*"(NS-IFU0\d)",\s*"(\w+)"', text)}
@@ -106,7 +106,7 @@ def test_threshold_errors_name_the_setting(line: str, match: str) -> None:
 
 
 def test_checks_skip_without_data(pytester: pytest.Pytester) -> None:
-    from ifuqa._pytest.options import checks_dir
+    from ifuqa.evaluate.shipped_checks import checks_dir
 
     result = pytester.runpytest_subprocess(str(checks_dir()), "-p", "no:cacheprovider")
     result.assert_outcomes(skipped=result.parseoutcomes().get("skipped", 0))

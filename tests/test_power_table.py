@@ -21,6 +21,7 @@ def _tool():
 
 def _record(dataset, value, verdict, check="test_no_hole_at_psf_peak",
             metric="psf_peak_hole_depth"):
+    """A results-file record of an NS-IFU01 metric (other issues: override ``issue``)."""
     return {"issue": "NS-IFU01", "check": check, "dataset": dataset, "metric": metric,
             "value": value, "uncertainty": 0.3, "unit": "%", "threshold": 10.0,
             "verdict": verdict}
@@ -41,9 +42,35 @@ def test_power_follows_the_verdicts(defect_value, defect_verdict, power):
     records = [_record("bright_point_g395h", 2.0, "pass"),
                _record(_defect_label(), defect_value, defect_verdict)]
     table = _tool().power_table(records)
-    line, = [x for x in table.splitlines() if "psf_peak_hole_depth" in x]
+    line, = [x for x in table.splitlines() if "psf_peak_hole_depth" in x and " → " in x]
     assert line.endswith(power)
     assert "2 ± 0.3 % pass" in line and f"{defect_value:g} ± 0.3 % {defect_verdict}" in line
+    cell, = [x for x in table.splitlines() if "psf_peak_hole_depth" in x and " → " not in x]
+    assert f"| {defect_value:g} ± 0.3 % {defect_verdict} · " in cell  # the cross-talk grid
+
+
+def test_another_issues_check_failing_a_defect_is_cross_talk():
+    """The grid shows a check that fails on another issue's defect dataset while passing with
+    the fix as CROSS-TALK, and lists it with both values; one that passes there is clean."""
+    defect = _defect_label()
+    flux = {"check": "test_extracted_flux_matches_truth", "metric": "flux_ratio_deviation"}
+    records = [_record("bright_point_g395h", 2.0, "pass"), _record(defect, 17.0, "fail"),
+               {**_record("bright_point_g395h", 0.5, "pass", **flux), "issue": "NS-IFU02"},
+               {**_record(defect, 25.0, "fail", **flux), "issue": "NS-IFU02"},
+               {**_record("bright_point_g395h", 0.1, "pass", check="test_centroid_drift",
+                          metric="centroid_drift"), "issue": "NS-IFU06"},
+               {**_record(defect, 0.2, "pass", check="test_centroid_drift",
+                          metric="centroid_drift"), "issue": "NS-IFU06"}]
+    table = _tool().power_table(records)
+    flux_cell, = [x for x in table.splitlines() if x.startswith("| NS-IFU02 | `test_extracted")]
+    assert "| 25 ± 0.3 % fail · **CROSS-TALK** |" in flux_cell
+    drift_cell, = [x for x in table.splitlines() if x.startswith("| NS-IFU06 |")]
+    assert "| 0.2 ± 0.3 % pass · clean |" in drift_cell
+    listed = [x for x in table.splitlines() if x.startswith("- **CROSS-TALK**")]
+    assert listed == [f"- **CROSS-TALK**: NS-IFU02 `test_extracted_flux_matches_truth` · "
+                      f"flux_ratio_deviation on `{defect}`: 25 ± 0.3 % fail (with the fix "
+                      f"0.5 ± 0.3 % pass)"]
+    assert not any("NS-IFU02" in x and " → " in x for x in table.splitlines())  # not its row
 
 
 def test_an_unreadable_results_file_is_named(tmp_path, capsys):

@@ -14,20 +14,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ifuqa._pytest.options import checks_dir
 from ifuqa._pytest.parametrize import power_params
 from ifuqa.builds.power_rows import POWER_ROWS, defect_spec, power_datasets
+from ifuqa.evaluate.shipped_checks import checks_dir
 from ifuqa.metrics.spectra import flux_scale_dependence
 from ifuqa.report.compare_page import render_compare_page
 from ifuqa.report.figures import figure_png, power_matrix_png
 from ifuqa.report.html import (
     applicability_html,
+    crosstalk_matrix_html,
     power_matrix_html,
     report_summary_html,
     summary_matrix_html,
 )
 from ifuqa.verdicts.compare import Row
-from ifuqa.verdicts.power import PowerRow, power_matrix
+from ifuqa.verdicts.power import PROBE_REASON, PowerRow, power_matrix
 from ifuqa.verdicts.record import Record
 
 ROWS = {row.issue: row for row in POWER_ROWS if not row.only}
@@ -126,9 +127,10 @@ def _records(defect_verdict: str = "fail") -> list[dict]:
 
 def test_power_matrix_has_power_when_defect_fails_and_fix_passes() -> None:
     lines = power_matrix(_records(), LAYOUT)
-    assert [(x.check, x.power) for x in lines] == [
-        ("test_aperture_on_source", "yes"),
-        ("test_centroid_recovers_true_position", "not targeted")]
+    assert [(x.check, x.power, x.kind) for x in lines] == [
+        ("test_aperture_on_source", "yes", "target"),
+        ("test_centroid_recovers_true_position", "not targeted", "exempt"),
+        ("test_no_hole_at_psf_peak", "not targeted", "probe")]  # another issue's, not run there
     offset = lines[0]
     assert (offset.fix.value, offset.fix.verdict) == (6.2, "pass")
     assert (offset.broken.value, offset.broken.verdict) == (150.0, "fail")
@@ -168,6 +170,32 @@ def test_power_matrix_html_cells_carry_verdicts_values_and_units() -> None:
     embedded = re.search(r'id="ifuqa-power-matrix-figure"[^>]*src="data:image/png;base64,'
                          r'([^"]+)"', page)
     assert embedded and base64.b64decode(embedded.group(1)) == png
+
+
+def test_cross_talk_is_counted_and_shown_in_the_grid() -> None:
+    """Another issue's check failing on the NS-IFU04 defect while passing with the fix is a
+    cross-talk cell: counted in the summary sentence, listed in the table, coloured in the
+    check × defect dataset grid; one passing there is only in the grid, as clean."""
+    recs = [
+        *_records(),
+        _rec(FIX, "test_spectrum_free_of_undulation", "undulation_amplitude", 0.6, "pass",
+             issue="NS-IFU03", unit="%", threshold=5.0),
+        _rec(BROKEN, "test_spectrum_free_of_undulation", "undulation_amplitude", 7.6, "fail",
+             issue="NS-IFU03", unit="%", threshold=5.0),
+        _rec(BROKEN, "test_no_hole_at_psf_peak", "psf_peak_hole_depth", 0.5, "pass",
+             issue="NS-IFU01", unit="%", threshold=10.0)]
+    lines = power_matrix(recs, LAYOUT)
+    assert {(x.check, x.power) for x in lines if x.kind == "probe"} == {
+        ("test_spectrum_free_of_undulation", "cross-talk"), ("test_no_hole_at_psf_peak", "clean")}
+    page = power_matrix_html(lines)
+    assert "1 of 1 targeted metrics have power" in page and "1 cross-talk cells" in page
+    assert page.count("class='ifuqa-power-cross-talk'") == 1
+    assert "ifuqa-power-clean" not in page  # clean probes: in the grid only
+    grid = crosstalk_matrix_html(lines)
+    assert f"{BROKEN} (defect of NS-IFU04)" in grid
+    assert grid.count("class='ifuqa-power-cross-talk'") == 1
+    assert grid.count("class='ifuqa-power-clean'") == 1
+    assert "7.6 % fail<br><b>cross-talk</b>" in grid
 
 
 def test_power_matrix_png_is_embedded_only_when_given() -> None:
@@ -271,7 +299,7 @@ def test_compare_page_reads_rows_as_objects_or_mappings() -> None:
 # ------------------------------------------------------------------ which checks run where
 
 
-def test_power_params_keep_defect_datasets_only_for_targeted_checks() -> None:
+def test_power_params_run_every_check_on_every_defect_dataset() -> None:
     rows = {BROKEN: ROWS["NS-IFU04"]}
     params = [(FIX, "fixed-handle"), (BROKEN, "broken-handle")]
     kept = power_params("test_aperture_on_source", {"NS-IFU04"}, params, rows)
@@ -281,10 +309,19 @@ def test_power_params_keep_defect_datasets_only_for_targeted_checks() -> None:
     (mark,) = param.marks
     assert mark.name == "xfail" and mark.kwargs["strict"] is True
     assert mark.kwargs["raises"] is pytest.fail.Exception
-    exempt = power_params("test_centroid_recovers_true_position", {"NS-IFU04"}, params, rows)
-    assert exempt == [(FIX, "fixed-handle")]
-    other = power_params("test_banding_removed", {"NS-IFU03"}, params, rows)
-    assert other == [(FIX, "fixed-handle")]
+    # every other check runs there too, as a cross-talk probe: non-strict xfail on a failed
+    # metric (its pass a plain pass, see ifuqa._pytest.power_hooks), any other exception fails
+    for check, issue, why in (("test_centroid_recovers_true_position", "NS-IFU04", "exempt: "),
+                              ("test_banding_removed", "NS-IFU03", "")):
+        probe = power_params(check, {issue}, params, rows)
+        assert probe[0] == (FIX, "fixed-handle")
+        label, param = probe[1]
+        assert label == BROKEN and param.values == ("broken-handle",)
+        (mark,) = param.marks
+        assert mark.name == "xfail" and mark.kwargs["strict"] is False
+        assert mark.kwargs["raises"] is pytest.fail.Exception
+        assert mark.kwargs["reason"].startswith(f"{PROBE_REASON} on {BROKEN}")
+        assert (why in mark.kwargs["reason"]) if why else "exempt" not in mark.kwargs["reason"]
 
 
 def _shipped_checks() -> dict[str, set[str]]:
@@ -323,14 +360,18 @@ def test_a_check_exempt_from_its_main_row_is_targeted_elsewhere_or_says_why_not(
     params = [("fixed", "f"), ("cosmic_rays_2groups", "d")]
     kept = power_params("test_no_hole_at_psf_peak", {"NS-IFU01"}, params,
                         {"cosmic_rays_2groups": row})
-    assert kept == [("fixed", "f")]
+    assert kept[0] == ("fixed", "f")  # and a probe on the 2-group dataset, not a target:
+    assert kept[1][1].marks[0].kwargs["strict"] is False
     recs = [dict(issue="NS-IFU01", check=c, dataset=d, metric=m, value=v, unit="%",
                  threshold=90.0, verdict=x, message="")
             for c, m in (("test_cosmic_rays_caught", "cosmic_ray_recall"),
                          ("test_outliers_caught", "warm_pixel_recall"))
             for d, v, x in (("fixed", 100.0, "pass"), ("broken", 1.5, "fail"))]
     lines = power_matrix(recs, [(row, "fixed", "broken")])
-    assert [(line.check, line.power) for line in lines] == [("test_cosmic_rays_caught", "yes")]
+    # the issue's other checks are probes there: one failing with this defect is cross-talk
+    assert [(line.check, line.power, line.kind) for line in lines] == [
+        ("test_cosmic_rays_caught", "yes", "target"),
+        ("test_outliers_caught", "cross-talk", "probe")]
 
 
 def test_power_datasets_follow_the_selected_scenarios(tmp_path: Path) -> None:
@@ -338,7 +379,7 @@ def test_power_datasets_follow_the_selected_scenarios(tmp_path: Path) -> None:
     assert [row.issue for row, _ in chosen] == ["NS-IFU04", "NS-IFU06"]
     (_, offset), (_, drift) = chosen
     assert offset.defects == ("NS-IFU04",) and offset.label == "pointing_offset_g395h[NS-IFU04]"
-    assert drift.label == "drift_40mas" and drift.defects == ()
+    assert drift.label == "drift_20mas" and drift.defects == ()
     from ifuqa.scenario import load_scenario
 
     scenario = load_scenario(drift.scenario)

@@ -207,7 +207,7 @@ def _produced_metric_names() -> set[str]:
     from ifuqa.recovery import TARGETS
 
     kinds = [t.injection for t in TARGETS]
-    for path in [*(PACKAGE / "metrics").glob("*.py"), *(PACKAGE / "evaluate").glob("*.py"),
+    for path in [*(PACKAGE / "metrics").rglob("*.py"), *(PACKAGE / "evaluate").glob("*.py"),
                  *(PACKAGE / "recovery").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):

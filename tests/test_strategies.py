@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 from stdatamodels.validate import ValidationWarning
 
 import ifuqa.scenario.write
-import ifuqa.strategies
+import ifuqa.strategies.bounds
+import ifuqa.strategies.pointing
+import ifuqa.strategies.scenes
+import ifuqa.strategies.sources
 from ifuqa.instrument.dispersers import DISPERSERS
 from ifuqa.scenario import READOUT_GROUP_TIME_S, load_scenario, parse_scenario
 from ifuqa.scenario.write import scenario_toml
@@ -339,7 +342,9 @@ def test_component_strategies() -> None:
     assert "drift_mas" not in minimal(extended_sources(), lambda s: True)
 
 
-@pytest.mark.parametrize("module", [ifuqa.strategies, ifuqa.scenario.write])
+@pytest.mark.parametrize("module", [ifuqa.strategies.bounds, ifuqa.strategies.pointing,
+                                    ifuqa.strategies.sources, ifuqa.strategies.scenes,
+                                    ifuqa.scenario.write])
 def test_examples_in_the_docstrings(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -119,7 +119,7 @@ def test_subrows_tile_their_pixels_with_the_model_coordinates(pixmap, factor):
 
 
 def test_alpha_of_oversampled_rows_matches_jwst_interpolation(scene, pixmap):
-    """alpha is linear in y along a column in the model, so jwst's linear oversampling of the
+    """The model's alpha is linear in y along a column, so jwst's linear oversampling of the
     input alpha map must reproduce the model's alpha at the fractional rows."""
     flux, err, _ = scene
     values = flux[pixmap.y, pixmap.x]

@@ -23,8 +23,8 @@ from ifuqa._pytest.options import (
     OPTION_THRESHOLD,
     active,
     cache_root,
-    checks_dir,
 )
+from ifuqa.evaluate.shipped_checks import checks_dir
 from ifuqa.util.known_issues import ISSUES, marker_name
 
 __all__ = ["OPTION_EXPLORE", "OPTION_EXPLORE_OUT", "OPTION_EXPLORE_SEED", "ExploreItem",

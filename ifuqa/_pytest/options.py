@@ -78,14 +78,6 @@ def addoption(parser: pytest.Parser) -> Any:
     return group
 
 
-def checks_dir() -> Path:
-    """The folder of the known-issue checks (the repository's ``checks/`` or the installed
-    copy inside the package)."""
-    package = Path(__file__).resolve().parent.parent
-    repo = package.parent / "checks"
-    return repo if repo.is_dir() else package / "_checks"
-
-
 def active(config: pytest.Config) -> bool:
     return bool(config.getoption(OPTION_RUN) or config.getoption(OPTION_DATA)
                 or config.getoption(OPTION_MANIFEST))

@@ -1,6 +1,6 @@
 """Which datasets each check runs on: the synthetic catalogue (``--ifuqa``), a user's products
 (``--ifuqa-data``) and, with ``--ifuqa-power-matrix``, each known issue's defect dataset
-(only for the checks its row targets, expected to fail).
+(every check: the ones its row targets expected to fail, the others as cross-talk probes).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
                                                     "--ifuqa-data PATH"))], ids=["no-data"])
             return
         power = metafunc.config.stash[datasets_key].get("power")
-        if power:  # defect datasets: only the checks they must fail, expected to fail
+        if power:  # defect datasets: targets expected to fail, every other check a probe
             params = power_params(metafunc.function.__name__, _issues_of(metafunc), params,
                                   power)
         from ifuqa._pytest.limitations import limitation_params
@@ -113,10 +113,17 @@ def power_params(check: str, issues: Iterable[str], params: Iterable[tuple[str, 
                  rows: Mapping[str, PowerRow]) -> list[tuple[str, Any]]:
     """The dataset parameters of one check when the power matrix runs.
 
-    Fixed datasets pass through. A defect dataset (its label a key of ``rows``) is kept only
-    for the checks its row targets, marked ``xfail(strict=True, raises=Failed)``: the check
-    must fail its metric there — a pass (no power) fails the run, and so does any other
-    exception (a broken build is not evidence of power).
+    Fixed datasets pass through. Every defect dataset (its label a key of ``rows``) is kept
+    for every check:
+
+    * a check its row targets is marked ``xfail(strict=True, raises=Failed)``: it must fail its
+      metric there — a pass (no power) fails the run, and so does any other exception (a broken
+      build is not evidence of power);
+    * any other check (another issue's, or one the row exempts) is a cross-talk probe, marked
+      ``xfail(strict=False, raises=Failed)`` with a reason starting with
+      :data:`ifuqa.verdicts.power.PROBE_REASON`: :class:`ifuqa._pytest.power_hooks.PowerHooks`
+      turns its pass into a plain pass and names what failed in the reason of a failure
+      (cross-talk, reported in the power matrix); any other exception still fails the run.
 
     Parameters
     ----------
@@ -135,15 +142,26 @@ def power_params(check: str, issues: Iterable[str], params: Iterable[tuple[str, 
     """
     import pytest
 
+    from ifuqa.verdicts.power import PROBE_REASON
+
     issues = set(issues)
     out: list[tuple[str, Any]] = []
     for label, handle in params:
         row = rows.get(label)
         if row is None:
             out.append((label, handle))
-        elif any(row.targets_check(check, issue) for issue in issues):
+            continue
+        if any(row.targets_check(check, issue) for issue in issues):
             mark = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
                                      reason=f"power matrix: must fail on {label} "
                                             f"({row.defect})")
-            out.append((label, pytest.param(handle, marks=mark, id=label)))
+        else:
+            expected = row.crosstalk_reason(check)
+            exempt = row.exempt_reason(check) if row.issue in issues else None
+            why = (f"expected cross-talk: {expected}" if expected
+                   else f"exempt: {exempt}" if exempt else "")
+            mark = pytest.mark.xfail(strict=False, raises=pytest.fail.Exception,
+                                     reason=f"{PROBE_REASON} on {label} ({row.defect})"
+                                            + (f"; {why}" if why else ""))
+        out.append((label, pytest.param(handle, marks=mark, id=label)))
     return out

@@ -37,9 +37,10 @@ Running the checks
     minimal failing scene (``--ifuqa-explore-out DIR``, ``--ifuqa-explore-seed N``; see
     :mod:`ifuqa._pytest.explore_items`).
 ``--ifuqa-power-matrix``
-    Also run each known issue's checks on its defect dataset (ini ``ifuqa_power_matrix``),
-    expecting them to fail, and show the defect-vs-fix power matrix in the HTML report (see
-    :mod:`ifuqa.verdicts.power`).
+    Also run every check on each known issue's defect dataset (ini ``ifuqa_power_matrix``):
+    its own issue's checks expected to fail, every other check as a cross-talk probe; show the
+    power matrix and the check × defect dataset cross-talk grid in the terminal summary and the
+    HTML report (see :mod:`ifuqa.verdicts.power`, :mod:`ifuqa._pytest.power_hooks`).
 
 Markers
 -------
@@ -67,7 +68,9 @@ import pytest
 from ifuqa._pytest import explore_items, gate_hooks, options, parametrize
 from ifuqa._pytest.collector import ResultCollector, results_key
 from ifuqa._pytest.html_hooks import HtmlReport
-from ifuqa._pytest.options import OPTION_DEFECT, OPTION_POWER, checks_dir
+from ifuqa._pytest.options import OPTION_DEFECT, OPTION_POWER
+from ifuqa._pytest.power_hooks import PowerHooks
+from ifuqa.evaluate.shipped_checks import checks_dir
 from ifuqa.util.known_issues import ISSUES
 
 pytest_plugins = ["ifuqa._pytest.fixtures"]
@@ -108,6 +111,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[parametrize.datasets_key] = {}
     collector = ResultCollector(config)
     config.pluginmanager.register(collector, "ifuqa-results")
+    if options.power_on(config):  # cross-talk probes and the matrix in the terminal summary
+        config.pluginmanager.register(PowerHooks(collector), "ifuqa-power")
     config.stash[gate_hooks.gate_key] = gate_hooks.RegressionGate(config, config.stash[results_key])
     config.pluginmanager.register(config.stash[gate_hooks.gate_key], gate_hooks.PLUGIN_NAME)
     if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ifuqa.process.stages.cube_building import CubeGrid
 
 __all__ = ["PointCubeSpec", "write_point_cube", "write_point_x1d"]
 
@@ -77,7 +81,7 @@ class PointCubeSpec:
     seed: int = 1
 
 
-def _grid(spec: PointCubeSpec):
+def _grid(spec: PointCubeSpec) -> CubeGrid:
     from ifuqa.process.stages.cube_building import CubeGrid
 
     nz, ny, nx = spec.shape

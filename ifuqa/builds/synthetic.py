@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ifuqa.builds.simulation import simulate_scenario
 from ifuqa.process.chain import extract_again, process
@@ -22,6 +23,11 @@ from ifuqa.products.dataset import Dataset
 from ifuqa.scenario.load import load_scenario
 from ifuqa.scenario.schema import Scenario
 from ifuqa.simulate.truth import has_truth, read_truth
+
+if TYPE_CHECKING:
+    from threadpoolctl import threadpool_limits
+
+    from ifuqa.process.chain import ProcessingResult
 
 __all__ = ["SyntheticSpec", "build_folder", "build_synthetic", "catalogue_spec", "is_built",
            "load_dataset_dir", "reference_dir", "reference_folder", "simulation_dir",
@@ -114,7 +120,7 @@ BUILD_FORMAT = 8
 (8: builds use one BLAS thread, see :func:`one_blas_thread`)."""
 
 
-def one_blas_thread():
+def one_blas_thread() -> threadpool_limits:
     """Limit BLAS/OpenMP to one thread while a build is made: a sum split over threads rounds
     differently with their number, so without the limit a build made by a Dask worker (which
     runs one thread per core) and one made in-process would differ in the last bits. With it,
@@ -134,7 +140,7 @@ def _versions() -> dict[str, str]:
             "stcal": version("stcal")}
 
 
-def _scenario_and_text(spec: SyntheticSpec):
+def _scenario_and_text(spec: SyntheticSpec) -> tuple[Scenario, bytes]:
     """The spec's scenario and the bytes of its file (what the cache keys hash)."""
     scenario = load_scenario(spec.scenario)
     return scenario, (Path(scenario.source_path).read_bytes() if scenario.source_path else b"")
@@ -146,7 +152,7 @@ def _key(spec: SyntheticSpec) -> str:
     return hashlib.sha256(text + blob).hexdigest()[:16]
 
 
-def _config(spec: SyntheticSpec, **overrides: object):
+def _config(spec: SyntheticSpec, **overrides: object) -> ProcessingConfig:
     kwargs = dict(spec.options)
     kwargs.update(overrides)
     return ProcessingConfig(defects=frozenset(spec.defects), **kwargs)
@@ -242,7 +248,7 @@ def simulation_dir(spec: SyntheticSpec, root: Path, *, noiseless: bool = False,
 
 
 def _process(sim: Path, out: Path, config: ProcessingConfig, cache: Path,
-             timings: dict[str, float] | None, **kwargs: object):
+             timings: dict[str, float] | None, **kwargs: object) -> ProcessingResult:
     result = process(sim, out, config, cache_dir=cache, **kwargs)
     for stage, seconds in result.timings_s.items():
         _add_time(timings, stage, seconds)

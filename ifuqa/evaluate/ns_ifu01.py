@@ -14,6 +14,8 @@ those (:func:`residual_cosmic_ray_flags` measures it for the record).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
@@ -26,6 +28,10 @@ from ifuqa.products import read_cube
 from ifuqa.products.discovery import product_stem
 from ifuqa.simulate.truth import artefact_model, read_artefact_truth
 
+if TYPE_CHECKING:
+    from ifuqa.products.dataset import Dataset
+    from ifuqa.verdicts.thresholds import Thresholds
+
 MIN_CORE_PIXELS = 200
 """Core pixels needed for the flagged fraction to be meaningful at the 1 % level."""
 
@@ -33,7 +39,7 @@ __all__ = ["core_flags", "cosmic_ray_flags", "hole", "peak_depth", "residual_cos
            "warm_pixel_flags"]
 
 
-def hole(dataset, thresholds) -> MetricResult:
+def hole(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Hole at the PSF peak in the cube, in wavelength bins (no truth needed): how far the core
     falls below a smooth PSF fitted to each bin (:func:`ifuqa.metrics.holes.peak_hole`)."""
     cube = the_cube(dataset.s3d)
@@ -47,7 +53,7 @@ def hole(dataset, thresholds) -> MetricResult:
     return result
 
 
-def peak_depth(dataset, thresholds, *, n_bins: int = 6) -> MetricResult:
+def peak_depth(dataset: Dataset, thresholds: Thresholds, *, n_bins: int = 6) -> MetricResult:
     """Depth of the PSF peak against the no-rejection reference cube (deepest of ``n_bins``)."""
     if dataset.reference_s3d is None:
         raise NotApplicable("no noiseless reference cube for this dataset (built for "
@@ -86,7 +92,8 @@ def _fill_flagged(values: np.ndarray, flagged: np.ndarray) -> np.ndarray:
     return out
 
 
-def _flags_and_rates(dataset, *, use_rates: bool = True, flags: tuple[str, ...] = ("OUTLIER",)):
+def _flags_and_rates(dataset: Dataset, *, use_rates: bool = True,
+                     flags: tuple[str, ...] = ("OUTLIER",)) -> list[tuple[Any, ...]]:
     """(stem, flagged, signal, noise) per exposure: pixels whose cal DQ has any of ``flags``,
     and the signal of the rate image when the dataset has it, else the cal image itself
     (outliers set to NaN filled from their neighbours)."""
@@ -116,7 +123,7 @@ def _flags_and_rates(dataset, *, use_rates: bool = True, flags: tuple[str, ...] 
         yield stem, flagged, signal, noise
 
 
-def core_flags(dataset, thresholds, *, use_rates: bool = True) -> MetricResult:
+def core_flags(dataset: Dataset, thresholds: Thresholds, *, use_rates: bool = True) -> MetricResult:
     """Share of PSF-core pixels (> 30 % of the column's peak) flagged, over all exposures."""
     flagged_all, signal_all, noise_all = [], [], []
     for stem, flagged, rate, err in _flags_and_rates(dataset, use_rates=use_rates):
@@ -141,7 +148,7 @@ def core_flags(dataset, thresholds, *, use_rates: bool = True) -> MetricResult:
     return result
 
 
-def cosmic_ray_model(dataset) -> str:
+def cosmic_ray_model(dataset: Dataset) -> str:
     """How the dataset's cosmic rays were injected: ``"ramps"`` (every hit, in simulated ramps
     fitted by jwst) or ``"residual"`` (only the hits jump detection would miss, in the rate)."""
     if dataset.truth_dir is None:
@@ -152,8 +159,8 @@ def cosmic_ray_model(dataset) -> str:
     return model
 
 
-def _truth_recall(dataset, extension: str, *, flags: tuple[str, ...] = ("OUTLIER",),
-                  **kwargs) -> MetricResult:
+def _truth_recall(dataset: Dataset, extension: str, *, flags: tuple[str, ...] = ("OUTLIER",),
+                  **kwargs: Any) -> MetricResult:
     """Recall of the injected artefacts ``extension`` (``"WARM"`` or ``"CRRATE"``)."""
     if dataset.truth_dir is None:
         raise NotApplicable("artefact truth exists only for synthetic data")
@@ -173,14 +180,14 @@ def _truth_recall(dataset, extension: str, *, flags: tuple[str, ...] = ("OUTLIER
     return result
 
 
-def warm_pixel_flags(dataset, thresholds) -> MetricResult:
+def warm_pixel_flags(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Recall of injected warm pixels (outliers at the same detector pixel in every dither,
     absent from the bad-pixel mask: what jwst's IFU method targets) above 10 σ."""
     return _truth_recall(dataset, "WARM", metric="warm_pixel_recall", what="warm",
                          threshold_percent=thresholds["ns_ifu01.warm_pixel_recall"])
 
 
-def cosmic_ray_flags(dataset, thresholds) -> MetricResult:
+def cosmic_ray_flags(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Recall of cosmic rays above 10 σ by the chain: jump detection on the ramps
     (``JUMP_DET``) or outlier detection (``OUTLIER``). A hit counts as above 10 σ when what it
     would add to the slope, had jump detection missed it, exceeds 10 × the rate's error.
@@ -196,7 +203,7 @@ def cosmic_ray_flags(dataset, thresholds) -> MetricResult:
                          threshold_percent=thresholds["ns_ifu01.cosmic_ray_recall"])
 
 
-def residual_cosmic_ray_flags(dataset, thresholds) -> MetricResult:
+def residual_cosmic_ray_flags(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Recall, by outlier detection alone, of cosmic rays left in the rate images (statistical
     model). jwst's IFU method compares dithers and does not target transients seen in one
     exposure: recorded for information, not a shipped check."""

@@ -6,6 +6,8 @@ Metrics: extracted/true flux across the band (synthetic), the spread of that rat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
@@ -16,6 +18,11 @@ from ifuqa.products import read_spectrum
 from ifuqa.simulate.truth import Truth
 from ifuqa.util.stats import mad_std_about_zero, nanmedian
 
+if TYPE_CHECKING:
+    from ifuqa.products import Spectrum
+    from ifuqa.products.dataset import Dataset
+    from ifuqa.verdicts.thresholds import Thresholds
+
 __all__ = ["flux_against_truth", "flux_vs_spaxel_scale"]
 
 
@@ -24,7 +31,7 @@ def _point(truth: Truth) -> None:
         raise NotApplicable("flux conservation is defined for a point source")
 
 
-def flux_against_truth(dataset, thresholds) -> MetricResult:
+def flux_against_truth(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Extracted / true flux of the point source across the band."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true spectrum (synthetic data)")
@@ -42,7 +49,8 @@ def flux_against_truth(dataset, thresholds) -> MetricResult:
     return result
 
 
-def _bin_noise_percent(spec, wave, flux, n_bins: int = 20) -> float:
+def _bin_noise_percent(spec: Spectrum, wave: np.ndarray, flux: np.ndarray,
+                       n_bins: int = 20) -> float:
     """Median statistical uncertainty (%) of the binned extracted/true ratio."""
     ref = np.interp(spec.wavelength_um, wave, flux)
     ok = np.isfinite(spec.flux_jy) & np.isfinite(spec.error_jy)
@@ -65,7 +73,7 @@ def _bin_noise_percent(spec, wave, flux, n_bins: int = 20) -> float:
     return max(propagated, empirical)
 
 
-def flux_vs_spaxel_scale(dataset, thresholds) -> MetricResult:
+def flux_vs_spaxel_scale(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Spread of the extracted/true ratio across spaxel scales."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true spectrum (synthetic data)")

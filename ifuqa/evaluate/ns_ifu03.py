@@ -7,6 +7,8 @@ and the share of significantly negative samples of an x1d.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
@@ -23,6 +25,12 @@ from ifuqa.metrics.spectra import (
 )
 from ifuqa.products.discovery import product_stem
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ifuqa.products.dataset import Dataset
+    from ifuqa.verdicts.thresholds import Thresholds
+
 __all__ = ["banding", "negative_flux", "undulation"]
 
 
@@ -30,7 +38,8 @@ REFERENCE_BORDER = 4
 """Reference-pixel border of the NIRSpec detectors (pixels), never part of the mask."""
 
 
-def _mask_for(model, cal_path=None, *, use_layout: bool = True) -> np.ndarray:
+def _mask_for(model: Any, cal_path: Path | None = None, *,
+              use_layout: bool = True) -> np.ndarray:
     """Unilluminated pixels of an exposure: ifuqa's layout for its own products, else the
     pixels that the exposure's cal file leaves undefined (NaN: outside every slice), with the
     illuminated region grown by 2 pixels and the reference border removed."""
@@ -60,7 +69,7 @@ def _mask_for(model, cal_path=None, *, use_layout: bool = True) -> np.ndarray:
     return mask
 
 
-def _made_by_ifuqa(model) -> bool:
+def _made_by_ifuqa(model: Any) -> bool:
     """True for ifuqa's own simulated or processed products."""
     try:
         return model.meta.calibration_software_name == "ifuqa"
@@ -68,7 +77,7 @@ def _made_by_ifuqa(model) -> bool:
         return False
 
 
-def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
+def banding(dataset: Dataset, thresholds: Thresholds, *, use_layout: bool = True) -> MetricResult:
     """Worst (over exposures) banding ratio after/before cleaning.
 
     The "after" image is the cleaned rate (``_nsclean``); for ifuqa's products, when no
@@ -116,7 +125,7 @@ def banding(dataset, thresholds, *, use_layout: bool = True) -> MetricResult:
     return worst
 
 
-def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
+def undulation(dataset: Dataset, thresholds: Thresholds, *, use_truth: bool = True) -> MetricResult:
     """Low-frequency undulation of the extracted spectrum: against the LSF-convolved truth
     (synthetic point sources); on a user's x1d, its additive part
     (:func:`ifuqa.metrics.spectra.additive_undulation`: 1/f residuals add the same undulation
@@ -141,7 +150,7 @@ def undulation(dataset, thresholds, *, use_truth: bool = True) -> MetricResult:
     return result
 
 
-def negative_flux(dataset, thresholds) -> MetricResult:
+def negative_flux(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Share of significantly negative samples of the x1d, on its usable rows (not flagged
     DO_NOT_USE), with its errors rescaled to the spectrum's measured scatter
     (:func:`ifuqa.metrics.spectra.error_scale`)."""

@@ -8,6 +8,7 @@ true apparent source position.
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,18 +29,23 @@ from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import error_scale, source_significance
 from ifuqa.util.stats import nanmean, nanmedian
 
+if TYPE_CHECKING:
+    from ifuqa.products import Cube
+    from ifuqa.products.dataset import Dataset
+    from ifuqa.verdicts.thresholds import Thresholds
+
 __all__ = ["centring", "centroid_accuracy", "curve_of_growth_total", "jy_per_spaxel_unit",
            "x1d_source"]
 
 ARCSEC_PER_RAD = 206264.80624709636
 
 
-def _white(cube) -> np.ndarray:
+def _white(cube: Cube) -> np.ndarray:
     with np.errstate(all="ignore"):
         return nanmean(cube.data, axis=0)
 
 
-def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
+def centring(dataset: Dataset, thresholds: Thresholds) -> tuple[MetricResult, MetricResult]:
     """(extraction offset, flux loss) of the dataset's x1d against its cube."""
     cube = the_cube(dataset.s3d)
     detection = detect_source(cube)
@@ -62,7 +68,7 @@ def centring(dataset, thresholds) -> tuple[MetricResult, MetricResult]:
     return offset, loss
 
 
-def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
+def centroid_accuracy(dataset: Dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
     """Distance (mas) between the cube centroid and the true apparent source position."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true source position (synthetic data)")
@@ -78,7 +84,7 @@ def centroid_accuracy(dataset, *, tolerance_mas: float = 10.0) -> MetricResult:
                         message=f"cube centroid {dist:.1f} mas from the true source position")
 
 
-def jy_per_spaxel_unit(cube) -> float:
+def jy_per_spaxel_unit(cube: Cube) -> float:
     """Jy per (cube unit × spaxel): MJy/sr times the spaxel solid angle, or MJy."""
     if cube.bunit == "MJy":
         return 1e6
@@ -93,7 +99,7 @@ def _bin_noise_percent(image: np.ndarray, center: tuple[float, float],
     return float(100.0 / snr) if np.isfinite(snr) and snr > 0 else float("inf")
 
 
-def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
+def curve_of_growth_total(dataset: Dataset, thresholds: Thresholds, *, n_bins: int = 6,
                           judge_fwhm: float = 2.0) -> MetricResult:
     """The x1d against the total flux of the cube's curve of growth (%, worst of ``n_bins``)."""
     from ifuqa.instrument.psf import obscured_airy_encircled_energy
@@ -129,7 +135,7 @@ def curve_of_growth_total(dataset, thresholds, *, n_bins: int = 6,
     return result
 
 
-def x1d_source(dataset, thresholds) -> MetricResult:
+def x1d_source(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Whether the x1d holds its source: the significance of its summed flux over its usable
     rows, errors rescaled to the measured scatter (an aperture that missed the source collects
     noise and background residuals; a spectrum mostly DQ-flagged is an error record)."""

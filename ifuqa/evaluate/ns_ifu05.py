@@ -7,6 +7,8 @@ relative to the aperture spectrum (any cube; informs how single-spaxel spectra w
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
@@ -29,10 +31,15 @@ from ifuqa.metrics.spectra import (
 )
 from ifuqa.util.stats import nanmean, nanmedian
 
+if TYPE_CHECKING:
+    from ifuqa.products import Cube
+    from ifuqa.products.dataset import Dataset
+    from ifuqa.verdicts.thresholds import Thresholds
+
 __all__ = ["aperture_wiggle", "spaxel_spectra", "spaxel_wiggle"]
 
 
-def aperture_wiggle(dataset, thresholds) -> MetricResult:
+def aperture_wiggle(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Wiggle amplitude of the x1d: against the truth when known (band power in 5-50
     cycles/µm); on a user's x1d, whose real structure has power at every scale, the strongest
     periodic component (:func:`ifuqa.metrics.spectra.periodic_wiggle_amplitude`), on its usable
@@ -56,7 +63,7 @@ def aperture_wiggle(dataset, thresholds) -> MetricResult:
     return result
 
 
-def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.ndarray,
+def spaxel_spectra(cube: Cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.ndarray,
                                                                  tuple[int, int]]:
     """(brightest-spaxel spectrum, aperture spectrum at the centroid, spaxel (x, y))."""
     with np.errstate(all="ignore"):
@@ -70,7 +77,7 @@ def spaxel_spectra(cube, *, radius_fwhm: float = 2.0) -> tuple[np.ndarray, np.nd
     return cube.data[:, iy, ix].astype(float), aperture, (int(ix), int(iy))
 
 
-def spaxel_wiggle(dataset, thresholds) -> MetricResult:
+def spaxel_wiggle(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Wiggle amplitude of the brightest spaxel relative to the aperture spectrum."""
     cube = the_cube(dataset.s3d)
     if cube.data.shape[0] < 64:

@@ -2,8 +2,8 @@
 a known issue.
 
 Owns the search (:mod:`~ifuqa.explore.search`: Hypothesis's :func:`~hypothesis.find` over
-:mod:`ifuqa.strategies`, the outcome cache, the shrink budget, the example database), running
-the shipped checks outside pytest (:mod:`~ifuqa.explore.checks`) and writing a finding
+:mod:`ifuqa.strategies`, the outcome cache, the shrink budget, the example database; the shipped
+checks run outside pytest through :mod:`ifuqa.evaluate.shipped_checks`) and writing a finding
 (:mod:`~ifuqa.explore.output`: the minimal scenario TOML, its records, its HTML page). The fast
 builds are :mod:`ifuqa.builds.exploration`. May import :mod:`ifuqa.report`,
 :mod:`ifuqa.builds`, :mod:`ifuqa.evaluate`, :mod:`ifuqa.strategies` and the layers below;

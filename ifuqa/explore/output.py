@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ifuqa.builds.exploration import PROFILES
-from ifuqa.explore.search import IssueExploration
+from ifuqa.explore.outcomes import IssueExploration
 from ifuqa.scenario.write import scenario_toml
 from ifuqa.strategies import FIELD_HALF_ARCSEC, field_margin_arcsec
 from ifuqa.util.atomic import atomic_write

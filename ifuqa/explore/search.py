@@ -4,7 +4,7 @@ the first failing one to a minimal scene.
 :func:`explore_issue` runs :func:`hypothesis.find` over :func:`issue_strategy` (the
 :mod:`ifuqa.strategies` scenes bounded by the issue's
 :class:`~ifuqa.builds.exploration.ExplorationProfile`) with the predicate "the issue's checks
-fail on this scene" (:func:`ifuqa.explore.checks.run_checks` on
+fail on this scene" (:func:`ifuqa.evaluate.shipped_checks.run_checks` on
 :func:`ifuqa.builds.exploration.build_exploration`). Every outcome is cached by content (the
 scene's TOML, the issue, the defects, the thresholds, the versions), so a scene met again — in
 shrinking, or replayed from Hypothesis's example database in a later run — costs a file read.
@@ -25,7 +25,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -35,15 +34,17 @@ from ifuqa.builds.exploration import (
     build_exploration,
     full_chain_scenario,
 )
-from ifuqa.explore.checks import FAILING, CheckRun, run_checks
+from ifuqa.evaluate.shipped_checks import FAILING, CheckRun, run_checks
+from ifuqa.explore.outcomes import Example, IssueExploration
+from ifuqa.explore.steering import closeness, steer
 from ifuqa.scenario.schema import Scenario
 from ifuqa.scenario.write import scenario_toml
 from ifuqa.util.atomic import atomic_write
 from ifuqa.util.known_issues import ISSUES
 from ifuqa.verdicts.record import Record
 
-__all__ = ["DEFAULT_SHRINK_BUDGET", "Example", "IssueExploration", "build_root", "closeness",
-           "database_key", "explore_issue", "issue_strategy", "replay"]
+__all__ = ["DEFAULT_SHRINK_BUDGET", "build_root", "database_key", "explore_issue",
+           "issue_strategy", "replay"]
 
 DEFAULT_SHRINK_BUDGET = 12
 """New scenes built while shrinking (each costs a build: ~10-15 s)."""
@@ -51,121 +52,6 @@ DEFAULT_SHRINK_BUDGET = 12
 STRATEGY_VERSION = "1"
 """Part of the example-database key: bump when :func:`issue_strategy` draws differently, so
 that stored choice sequences are not replayed into other scenes."""
-
-
-@dataclass
-class Example:
-    """One scene the search met.
-
-    Attributes
-    ----------
-    name : str
-        Scenario name.
-    phase : {"search", "shrink"}
-        Before or after the first failure.
-    status : {"built", "cached", "not built"}
-        Built now, outcome read from the cache, or skipped (shrink budget spent).
-    failed : bool
-        Whether the issue's checks failed on it.
-    seconds : float
-        Wall time of its build and checks.
-    failing : list of str
-        ``check/metric: message`` of each failing record.
-    scene_file : str
-        Its TOML in the cache.
-    warnings : list of str
-        Distinct warnings its build and checks raised.
-    closeness : float
-        :func:`closeness` of its records (1: at a limit).
-    """
-
-    name: str
-    phase: str
-    status: str
-    failed: bool
-    seconds: float
-    failing: list[str] = field(default_factory=list)
-    scene_file: str = ""
-    warnings: list[str] = field(default_factory=list)
-    closeness: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class IssueExploration:
-    """What a search of one known issue explored and found.
-
-    Attributes
-    ----------
-    issue : str
-    defects : tuple of str
-        Processing defects switched on (``--defect``).
-    max_examples : int
-        The budget of drawn scenes.
-    examples : list of Example
-        Every scene met, in order.
-    minimal : Scenario or None
-        The minimal failing scene (None: nothing failed).
-    minimal_run : CheckRun or None
-        The checks' results on it (with plot data).
-    confirmation : CheckRun or None
-        The checks on :func:`~ifuqa.builds.exploration.full_chain_scenario` of the minimal
-        scene processed by the whole chain (when asked for).
-    seconds : float
-        Wall time of the search.
-    """
-
-    issue: str
-    defects: tuple[str, ...]
-    max_examples: int
-    examples: list[Example] = field(default_factory=list)
-    minimal: Scenario | None = None
-    minimal_run: CheckRun | None = None
-    confirmation: CheckRun | None = None
-    seconds: float = 0.0
-
-    @property
-    def found(self) -> bool:
-        """Whether a failing scene was found."""
-        return self.minimal is not None
-
-    @property
-    def drawn(self) -> list[Example]:
-        """The scenes of the search phase (before the first failure)."""
-        return [e for e in self.examples if e.phase == "search"]
-
-    @property
-    def built(self) -> list[Example]:
-        """The scenes built in this run."""
-        return [e for e in self.examples if e.status == "built"]
-
-    def seconds_per_built_example(self) -> float:
-        """Mean wall time of a build and its checks (NaN when nothing was built)."""
-        built = self.built
-        return sum(e.seconds for e in built) / len(built) if built else float("nan")
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready summary."""
-        return {
-            "issue": self.issue, "defects": list(self.defects),
-            "max_examples": self.max_examples,
-            "drawn": len(self.drawn), "shrink_steps": len(self.examples) - len(self.drawn),
-            "built": len(self.built),
-            "cached": sum(e.status == "cached" for e in self.examples),
-            "not_built": sum(e.status == "not built" for e in self.examples),
-            "failing_scenes": sum(e.failed for e in self.examples),
-            "seconds": round(self.seconds, 1),
-            "seconds_per_built_example": round(self.seconds_per_built_example(), 2),
-            "warnings": sorted({w for e in self.examples for w in e.warnings}),
-            "found": self.found,
-            "minimal": self.minimal.name if self.minimal else None,
-            "failing": ([f"{r.check}/{r.metric}: {r.message}" for r in self.minimal_run.failing]
-                        if self.minimal_run else []),
-            "confirmed_by_full_chain": (None if self.confirmation is None
-                                        else self.confirmation.failed),
-        }
 
 
 def issue_strategy(issue: str) -> Any:
@@ -280,7 +166,7 @@ class _Search:
         if outcome is None:
             if self.found and self.shrink_builds >= self.shrink_budget:
                 self.examples.append(Example(scenario.name, phase, "not built", False, 0.0))
-                _steer(self.issue, ())
+                steer(self.issue, ())
                 return False
             run, path, warned = self.build_and_check_noting_warnings(scenario, key)
             if run.failed:  # kept (with its plot data): the minimal scene needs no rebuild
@@ -310,7 +196,7 @@ class _Search:
                 self.log(f"[{self.issue}]     warning (first seen here): {text}")
         if example.failed:
             self.found = True
-        _steer(self.issue, records)
+        steer(self.issue, records)
         return example.failed
 
 
@@ -347,62 +233,6 @@ def _noting_warnings(seen: list[str]) -> Iterator[None]:
         text = f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}"
         if text not in seen:
             seen.append(text)
-
-
-def closeness(records: Iterable[Record]) -> float:
-    """How close a scene comes to failing: the largest value / threshold of its measured
-    metrics (threshold / value for lower limits; 1 is the limit), 0 when nothing was measured.
-
-    Parameters
-    ----------
-    records : iterable of Record
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> from ifuqa.verdicts.record import Record
-    >>> closeness([Record("NS-IFU04", "c", "d", "extraction_offset", value=15.0,
-    ...                   threshold=30.0, sense="max", verdict="pass"),
-    ...            Record("NS-IFU01", "c", "d", "warm_pixel_recall", value=95.0,
-    ...                   threshold=90.0, sense="min", verdict="pass")])
-    0.947
-    """
-    return round(max(_ratios(records).values(), default=0.0), 3)
-
-
-def _ratios(records: Iterable[Record]) -> dict[str, float]:
-    """Metric → value / threshold (threshold / value for lower limits), capped at 10; a build
-    or check error scores 10."""
-    out: dict[str, float] = {}
-    for r in records:
-        if r.verdict == "error":
-            out[f"{r.check}/{r.metric}"] = 10.0
-            continue
-        if r.value is None or not r.threshold:
-            continue
-        if r.sense == "min":
-            ratio = r.threshold / r.value if r.value > 0 else 10.0
-        else:
-            ratio = abs(r.value) / r.threshold
-        key = f"{r.check}/{r.metric}"
-        out[key] = max(out.get(key, 0.0), min(float(ratio), 10.0))
-    return out
-
-
-def _steer(issue: str, records: Iterable[Record]) -> None:
-    """Tell Hypothesis how close the scene came to failing, per metric (its targeted phase
-    then mutates the scenes that came closest to each limit: a hill climb toward
-    breakdowns)."""
-    from hypothesis import target
-    from hypothesis.control import currently_in_test_context
-
-    if not currently_in_test_context():  # the predicate called directly (a benchmark)
-        return
-    for metric, ratio in sorted(_ratios(records).items()):
-        target(ratio, label=f"{issue} {metric} / limit")
 
 
 def build_root(cache_root: Path, key: str) -> Path:

@@ -23,6 +23,7 @@ REFERENCE_BORDER_PX = 4
 
 
 def check_shape(shape: tuple[int, ...]) -> tuple[int, int]:
+    """The (ny, nx) of a 2-D detector shape; ValueError unless 2-D and positive."""
     if len(shape) != 2:
         raise ValueError(f"shape must be 2-D, got {shape!r}")
     ny, nx = (int(s) for s in shape)
@@ -32,6 +33,7 @@ def check_shape(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def check_detector(detector: str) -> str:
+    """The upper-case detector name; ValueError unless NRS1 or NRS2."""
     det = detector.upper()
     if det not in ("NRS1", "NRS2"):
         raise ValueError(f"detector must be 'NRS1' or 'NRS2', got {detector!r}")
@@ -39,8 +41,10 @@ def check_detector(detector: str) -> str:
 
 
 def dms_to_detector(image: np.ndarray, detector: str) -> np.ndarray:
+    """An image in DMS orientation turned to the detector's native readout orientation."""
     return image.T if detector == "NRS1" else image.T[::-1]
 
 
 def detector_to_dms(det: np.ndarray, detector: str) -> np.ndarray:
+    """An image in native detector orientation turned to DMS orientation."""
     return det.T if detector == "NRS1" else det[::-1].T

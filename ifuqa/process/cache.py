@@ -21,6 +21,7 @@ class StageCache:
 
     @staticmethod
     def key(*parts: object) -> str:
+        """Cache key of ``parts`` with the ifuqa and jwst versions (24 hex digits)."""
         import hashlib
         from importlib.metadata import version
 
@@ -29,10 +30,12 @@ class StageCache:
 
     @staticmethod
     def file_id(path: Path) -> tuple[str, int, int]:
+        """(resolved path, size, mtime in ns) of a file, for cache keys."""
         stat = Path(path).stat()
         return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
+        """The arrays cached under ``key``, or None when there is no entry."""
         path = self.root / f"{key}.npz"
         if not path.is_file():
             return None

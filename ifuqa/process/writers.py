@@ -4,10 +4,12 @@ the observation metadata cubes carry, with ifuqa's provenance keywords."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ifuqa import __version__
+from ifuqa.instrument.layout import DetectorPixelMap
 from ifuqa.process.config import ProcessingConfig
 from ifuqa.process.provenance import processing_keywords
 from ifuqa.process.rate_inputs import RateExposure
@@ -22,7 +24,7 @@ def observation_stem(path: Path) -> str:
     return "_".join(parts[:2]) if len(parts) >= 4 else path.stem
 
 
-def copy_observation_meta(cube, model) -> None:
+def copy_observation_meta(cube: Any, model: Any) -> None:
     """Copy the observation metadata of an exposure model onto a cube model."""
     meta, src = cube.meta, model.meta
     meta.telescope = "JWST"
@@ -53,7 +55,8 @@ def write_cleaned_rate(path: Path, exposure: RateExposure, data: np.ndarray,
     add_primary_keywords(path, processing_keywords(config))
 
 
-def write_cal(path: Path, exposure: RateExposure, pixmap, cal, dq: np.ndarray,
+def write_cal(path: Path, exposure: RateExposure, pixmap: DetectorPixelMap, cal: np.ndarray,
+              dq: np.ndarray,
               config: ProcessingConfig) -> None:
     """The calibrated image (MJy/sr, or MJy with the NS-IFU02 defect) with its DQ."""
     model = exposure.model.copy()

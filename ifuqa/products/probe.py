@@ -128,6 +128,7 @@ def precheck_product(path: Path) -> list[Any]:
 
 
 def open_product(path: Path) -> Any:
+    """The datamodel of a product; ProductError naming the file and the reason if unreadable."""
     from stdatamodels.jwst import datamodels
 
     path = Path(path)

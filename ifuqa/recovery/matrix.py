@@ -59,13 +59,7 @@ class PowerEntry:
         return [check for check, outcome in self.cross_talk.items()
                 if outcome.verdict == "fail"
                 and self.clean_others.get(check, outcome).verdict != "fail"
-                and _issue(check) != self.target.issue]
-
-
-def _issue(check: str) -> str:
-    from ifuqa.recovery.targets import truth_free_checks
-
-    return truth_free_checks()[check][0]
+                and outcome.issue != self.target.issue]
 
 
 def injection_size(target: Target, thresholds: Any, dataset: Dataset,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from ifuqa.inject import DEFECTS
 
-__all__ = ["POWER_FACTOR", "TARGETS", "Target", "targets_for", "truth_free_checks"]
+__all__ = ["POWER_FACTOR", "TARGETS", "Target", "targets_for"]
 
 POWER_FACTOR = 2.5
 """The real-data power matrix injects each defect at this many times its check's threshold."""
@@ -83,25 +81,6 @@ TARGETS: tuple[Target, ...] = (
                        "(the offset is 1.5 x the spectrum's median flux)"),
 )
 """Every injection the real-data power matrix makes, with the check it must fail."""
-
-
-@cache
-def truth_free_checks() -> dict[str, tuple[str, Callable]]:
-    """check name -> (issue, evaluation) of every check that runs without truth (the
-    evaluations are imported on first use)."""
-    from ifuqa.evaluate import ns_ifu01, ns_ifu03, ns_ifu04, ns_ifu05, ns_ifu06
-
-    return {
-        "test_no_hole_at_psf_peak": ("NS-IFU01", ns_ifu01.hole),
-        "test_spectrum_free_of_undulation": ("NS-IFU03", ns_ifu03.undulation),
-        "test_spectrum_not_negative": ("NS-IFU03", ns_ifu03.negative_flux),
-        "test_aperture_on_source": ("NS-IFU04", ns_ifu04.centring),
-        "test_x1d_matches_curve_of_growth": ("NS-IFU04", ns_ifu04.curve_of_growth_total),
-        "test_x1d_holds_its_source": ("NS-IFU04", ns_ifu04.x1d_source),
-        "test_brightest_spaxel_wiggle": ("NS-IFU05", ns_ifu05.spaxel_wiggle),
-        "test_extracted_spectrum_has_no_wiggles": ("NS-IFU05", ns_ifu05.aperture_wiggle),
-        "test_centroid_drift": ("NS-IFU06", ns_ifu06.drift),
-    }
 
 
 def targets_for(product_kinds: set[str]) -> list[Target]:

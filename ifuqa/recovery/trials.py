@@ -1,5 +1,5 @@
-"""Running the truth-free checks on a dataset outside pytest, and building injected copies of
-a dataset."""
+"""Running the shipped checks on a dataset outside pytest (through the one runner,
+:mod:`ifuqa.evaluate.shipped_checks`), and building injected copies of a dataset."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ifuqa.evaluate.shipped_checks import CheckRun
+from ifuqa.evaluate.shipped_checks import run_checks as run_shipped_checks
 from ifuqa.inject import Injection, inject_product, reference_x1d
-from ifuqa.products import Dataset, ProductError, read_cube
-from ifuqa.recovery.targets import Target, truth_free_checks
+from ifuqa.products import Dataset, read_cube
+from ifuqa.recovery.targets import Target
+from ifuqa.verdicts.record import Record
 
 __all__ = ["Outcome", "injected_dataset", "prepared_dataset", "run_check", "run_checks"]
 
@@ -25,6 +28,8 @@ class Outcome:
     ----------
     check : str
         The check (function name in ``checks/``).
+    issue : str
+        Its known issue.
     verdict : {"pass", "fail", "undecided", "skip", "error"}
         The worst verdict of its metrics (``skip``: not applicable, with the reason).
     message : str
@@ -34,18 +39,36 @@ class Outcome:
     """
 
     check: str
+    issue: str
     verdict: str
     message: str
     values: dict[str, tuple[float, float | None]] = field(default_factory=dict)
 
 
+def _outcomes(run: CheckRun) -> dict[str, Outcome]:
+    """One :class:`Outcome` per check of a :class:`~ifuqa.evaluate.shipped_checks.CheckRun`."""
+    by_check: dict[str, list[Record]] = {}
+    for record in run.records:
+        by_check.setdefault(record.check, []).append(record)
+    described = {(check, result.metric): result.describe() for check, result in run.results}
+    out = {}
+    for check, records in by_check.items():
+        worst = max(records, key=lambda r: _ORDER[r.verdict])
+        message = described.get((check, worst.metric), worst.message)
+        values = {r.metric: (float(r.value), r.uncertainty) for r in records
+                  if r.value is not None}
+        out[check] = Outcome(check, worst.issue, worst.verdict, message, values)
+    return out
+
+
 def run_check(check: str, dataset: Dataset, thresholds: Any) -> Outcome:
-    """Run one truth-free check's evaluation on a dataset, as the pytest check would.
+    """Run one shipped check on a dataset, as the pytest check would
+    (:func:`ifuqa.evaluate.shipped_checks.run_checks`).
 
     Parameters
     ----------
     check : str
-        A key of :func:`~ifuqa.recovery.targets.truth_free_checks`.
+        A check's function name in ``checks/``.
     dataset : Dataset
         The products.
     thresholds : Thresholds
@@ -55,31 +78,13 @@ def run_check(check: str, dataset: Dataset, thresholds: Any) -> Outcome:
     -------
     Outcome
     """
-    from ifuqa.evaluate import NotApplicable
-    from ifuqa.products.applicability import screen
-
-    issue, evaluation = truth_free_checks()[check]
-    screening = screen(dataset)
-    applies = screening.applicability.get(issue)
-    if screening.unsupported:
-        return Outcome(check, "error", "; ".join(screening.unsupported))
-    if applies and applies["status"] == "not applicable":
-        return Outcome(check, "skip", f"not applicable: {applies['reason']}")
-    try:
-        results = evaluation(dataset, thresholds)
-    except NotApplicable as exc:
-        return Outcome(check, "skip", str(exc))
-    except ProductError as exc:
-        return Outcome(check, "error", str(exc))
-    results = results if isinstance(results, tuple) else (results,)
-    worst = max(results, key=lambda r: _ORDER[r.verdict])
-    return Outcome(check, worst.verdict, worst.describe(),
-                   {r.metric: (float(r.value), r.uncertainty) for r in results})
+    return _outcomes(run_shipped_checks(None, dataset, thresholds, only=[check]))[check]
 
 
 def run_checks(dataset: Dataset, thresholds: Any) -> dict[str, Outcome]:
-    """Every truth-free check on a dataset."""
-    return {check: run_check(check, dataset, thresholds) for check in truth_free_checks()}
+    """Every shipped check on a dataset: check name -> :class:`Outcome` (those that need a
+    synthetic scene's truth, rate files or a noiseless reference say so as a skip)."""
+    return _outcomes(run_shipped_checks(None, dataset, thresholds))
 
 
 def prepared_dataset(dataset: Dataset, workdir: Path) -> Dataset:

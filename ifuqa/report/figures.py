@@ -149,7 +149,7 @@ def figure_png(metric: str, title: str, plot: Mapping[str, Any]) -> bytes | None
 
 @contextmanager
 def _style() -> Iterator[None]:
-    """matplotlib's default style with :data:`STYLE` (rcParams restored afterwards; the
+    """The default matplotlib style with :data:`STYLE` (rcParams restored afterwards; the
     backend is not part of a style and is left alone)."""
     import matplotlib.style
 

@@ -1,7 +1,8 @@
 """HTML fragments for the pytest-html report, rendered from the templates in
 ``ifuqa/report/templates``: the known issue × dataset matrix (:func:`summary_matrix_html`), the
-applicability table (:func:`applicability_html`), the power matrix (:func:`power_matrix_html`)
-and the whole block they make at the top of the report (:func:`report_summary_html`).
+applicability table (:func:`applicability_html`), the power matrix (:func:`power_matrix_html`,
+with its check × defect dataset grid :func:`crosstalk_matrix_html`) and the whole block they
+make at the top of the report (:func:`report_summary_html`).
 
 Records may be mappings (the results JSON) or :class:`ifuqa.verdicts.record.Record` objects.
 """
@@ -22,8 +23,8 @@ from ifuqa.report.palette import (
 )
 from ifuqa.report.templating import markup, render
 
-__all__ = ["applicability_html", "environment_rows", "power_matrix_html", "report_summary_html",
-           "summary_matrix_html"]
+__all__ = ["applicability_html", "crosstalk_matrix_html", "environment_rows", "power_matrix_html",
+           "report_summary_html", "summary_matrix_html"]
 
 _SEVERITY = {"error": 4, "fail": 3, "undecided": 2, "pass": 1, "skip": 0}
 """Which verdict a summary cell shows: the worst of its records."""
@@ -140,12 +141,17 @@ def power_matrix_html(lines: Sequence[Any], *, png: bytes | None = None) -> str:
     Returns
     -------
     str
-        A sentence with the count (``id="ifuqa-power-summary"``), then one row per (known
-        issue, check, metric): the limit, the value and verdict with the fix and with the
-        defect (cells carry ``ifuqa-pass``/``ifuqa-fail``/… classes), and whether the check has
-        power (``ifuqa-power-yes``/``-no``/``-unknown``/``-not-targeted``).
+        A sentence with the counts (``id="ifuqa-power-summary"``: targeted metrics with power,
+        cross-talk cells), then one row per (defect dataset, known issue, check, metric) except
+        the probes that pass with the defect (those are in the grid of
+        :func:`crosstalk_matrix_html`): the limit, the value and verdict with the fix and with the
+        defect (cells carry ``ifuqa-pass``/``ifuqa-fail``/… classes), and the power
+        (``ifuqa-power-yes``/``-no``/``-unknown``/``-not-targeted``/``-exempt``/``-cross-talk``/
+        ``-expected-cross-talk``).
     """
-    targeted = [line for line in lines if line.power != "not targeted"]
+    targeted = [line for line in lines if getattr(line, "targeted", True)
+                and line.power != "not targeted"]
+    shown = [line for line in lines if line.power != "clean"]
     rows = [{"issue": line.issue, "check": line.check, "metric": line.metric,
              "limit": _limit(line), "fix": _cell(line.fix), "targeted": bool(line.broken),
              "broken": _cell(line.broken),
@@ -153,10 +159,50 @@ def power_matrix_html(lines: Sequence[Any], *, png: bytes | None = None) -> str:
                         else line.defect),
              "power": line.power, "power_class": "ifuqa-power-" + line.power.replace(" ", "-"),
              "power_colour": POWER_COLOURS[line.power],
-             "tip": line.note or POWER_TEXT[line.power]} for line in lines]
+             "tip": line.note or POWER_TEXT[line.power]} for line in shown]
     return render("power_matrix.html.j2", rows=rows, targeted=len(targeted),
                   with_power=sum(line.power == "yes" for line in targeted),
+                  crosstalk=sum(line.power == "cross-talk" for line in lines),
+                  expected=sum(line.power == "expected cross-talk" for line in lines),
+                  clean=len(lines) - len(shown),
                   png_base64=base64.b64encode(png).decode() if png else None)
+
+
+def crosstalk_matrix_html(lines: Sequence[Any]) -> str:
+    """The check × defect dataset grid of the power matrix (``id="ifuqa-crosstalk-matrix"``).
+
+    Parameters
+    ----------
+    lines : sequence of ifuqa.verdicts.power.PowerLine
+        From :func:`ifuqa.verdicts.power.power_matrix`.
+
+    Returns
+    -------
+    str
+        A table with a column per defect dataset and a row per (known issue, check, metric);
+        each cell shows the value and verdict with that defect, coloured by its power
+        (``ifuqa-power-…`` classes as in :func:`power_matrix_html`), the fixed value and the
+        note on hover.
+    """
+    from ifuqa.verdicts.power import crosstalk_grid
+
+    grid = crosstalk_grid(lines)
+    rows = []
+    for i, (issue, check, metric) in enumerate(grid.rows):
+        cells = []
+        for j in range(len(grid.columns)):
+            line = grid.cells.get((i, j))
+            if line is None:
+                cells.append(None)
+                continue
+            cells.append({"text": line.broken.text(), "power": line.power,
+                          "klass": "ifuqa-power-" + line.power.replace(" ", "-"),
+                          "colour": POWER_COLOURS[line.power],
+                          "title": f"{line.power}; with the fix: {line.fix.text()}"
+                                   + (f"; {line.note}" if line.note else "")})
+        rows.append({"issue": issue, "check": check, "metric": metric, "cells": cells})
+    columns = [f"{label} (defect of {issue})" for issue, label in grid.columns]
+    return render("crosstalk_matrix.html.j2", columns=columns, rows=rows)
 
 
 def report_summary_html(records: Sequence[Any],
@@ -192,7 +238,9 @@ def report_summary_html(records: Sequence[Any],
         if power_has_rows and power_lines:
             from ifuqa.report.figures import power_matrix_png
 
-            table = markup(power_matrix_html(power_lines, png=power_matrix_png(power_lines)))
+            own = [line for line in power_lines if getattr(line, "kind", "target") != "probe"]
+            table = markup(power_matrix_html(power_lines, png=power_matrix_png(own))
+                           + crosstalk_matrix_html(power_lines))
         power = {"has_rows": power_has_rows, "html": table}
     return render("report_summary.html.j2",
                   summary=markup(summary_matrix_html(records)) if records else None,

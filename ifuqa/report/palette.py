@@ -10,13 +10,18 @@ VERDICT_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "undecided": "#ef6c00",
 """Background of a cell or a box by a record's verdict."""
 
 POWER_COLOURS = {"yes": "#2e7d32", "no": "#c62828", "unknown": "#9e9e9e",
-                 "not targeted": "#bdbdbd"}
+                 "not targeted": "#bdbdbd", "exempt": "#757575", "cross-talk": "#ad1457",
+                 "expected cross-talk": "#8d6e63", "clean": "#66bb6a"}
 """Background of a power-matrix "power" cell by its value."""
 
 POWER_TEXT = {"yes": "yes: fails with the defect, passes with the fix",
               "no": "NO: does not tell the defect from the fix",
               "unknown": "unknown (skipped, errored or not run)",
-              "not targeted": "not targeted by this defect"}
+              "not targeted": "not run on this defect dataset",
+              "exempt": "exempt: a check of this issue the defect is not meant to make fail",
+              "cross-talk": "CROSS-TALK: fails with another issue's defect, passes with the fix",
+              "expected cross-talk": "expected cross-talk: the defect causes this symptom too",
+              "clean": "passes with this other defect (no cross-talk)"}
 """What a power value means (the cell's tooltip when its line has no note)."""
 
 APPLICABILITY_COLOURS = {"affected": "#c62828", "at risk": "#ef6c00",

@@ -113,6 +113,7 @@ def exposure_plans(scenario: Scenario) -> list[ExposurePlan]:
 
 def write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.ndarray,
                 var_poisson_e: np.ndarray, var_rnoise_e: np.ndarray, dq: np.ndarray) -> None:
+    """Write one exposure's rate image (e-/s in, DN/s out) as an IFUImageModel at ``path``."""
     from stdatamodels.jwst import datamodels
 
     gain = GAIN_E_PER_DN[plan.detector]

@@ -18,13 +18,14 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ifuqa.instrument.dispersers import DETECTOR_COLUMNS, Disperser, get_disperser
 from ifuqa.instrument.layout import pixel_map
 from ifuqa.instrument.photometry import GAIN_E_PER_DN
-from ifuqa.instrument.psf import load_psf
+from ifuqa.instrument.psf import PSFModel, load_psf
 from ifuqa.scenario import Scenario
 from ifuqa.simulate.artefacts import (
     COSMIC_RAY_RATE_PER_CM2_S,
@@ -58,7 +59,7 @@ class SimulationResult:
 
 
 def source_models(scenario: Scenario, disperser: Disperser,
-                  psf) -> list[tuple[SourceModel, object]]:
+                  psf: PSFModel) -> list[tuple[SourceModel, object]]:
     """The scenario's sources as :func:`~ifuqa.simulate.render.render_pixels` takes them:
     ``(SourceModel, PSF)`` pairs, the PSF itself for a point source and the PSF convolved with
     the source's profile (:func:`~ifuqa.simulate.render.effective_psf`) for an extended one.
@@ -131,14 +132,15 @@ def _noisy_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
     return rate, var_poisson, var_rnoise, dq, cr_mask, cr_rate, warm
 
 
-def _read_noise_model(scenario: Scenario):
+def _read_noise_model(scenario: Scenario) -> NoiseModel:
     """The per-read noise amplitudes of the scenario's readout, scaled by its noise switches."""
     return NoiseModel(readpatt=scenario.readout).scaled(
         white=scenario.noise.read_noise, one_over_f=scenario.noise.one_over_f)
 
 
 def _ramp_fitted_rate(scenario: Scenario, plan: ExposurePlan, signal_e: np.ndarray,
-                      rng: np.random.Generator, ramp_fitter: RampFitter | None):
+                      rng: np.random.Generator,
+                      ramp_fitter: RampFitter | None) -> tuple[Any, ...]:
     """The ``noise.ramps`` path of :func:`_noisy_rate`: every group simulated, every cosmic-ray
     hit injected at its arrival time, the rate fitted by jwst's jump and ramp-fit steps."""
     if ramp_fitter is None:

@@ -20,7 +20,7 @@ __all__ = ["atomic_write"]
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[Any]], object], *,
                  mode: Literal["w", "wb"] = "w", encoding: str = "utf-8") -> Path:
-    """Write ``path`` atomically with ``write(file)``.
+    r"""Write ``path`` atomically with ``write(file)``.
 
     Parameters
     ----------

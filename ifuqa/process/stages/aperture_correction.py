@@ -14,6 +14,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 
 from ifuqa.instrument.layout import ALONG_SLICE_PIXEL_ARCSEC, SLICE_WIDTH_ARCSEC
+from ifuqa.instrument.psf import PSFModel
 
 __all__ = ["encircled_energy_in_cube"]
 
@@ -60,7 +61,7 @@ def _discrete_sum(model: np.ndarray, axis: np.ndarray, radius: float, spaxel: fl
     return float((weights[jj, ii] * values).sum() * spaxel**2)
 
 
-def encircled_energy_in_cube(psf, wavelength_um: np.ndarray, radius_arcsec: np.ndarray,
+def encircled_energy_in_cube(psf: PSFModel, wavelength_um: np.ndarray, radius_arcsec: np.ndarray,
                              spaxel_arcsec: float, *, n_nodes: int = 9,
                              phase: tuple[float, float] | None = None) -> np.ndarray:
     """Fraction of a point source's flux inside a circular aperture in a cube.

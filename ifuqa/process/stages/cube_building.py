@@ -21,6 +21,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def build_cube(
     shepard: ShepardParameters | None = None,
     chunk_planes: int | None = None,
     workers: int | None = None,
-):
+) -> Any:
     """Combine point clouds into an IFU cube with jwst's drizzle or Shepard kernels.
 
     Parameters
@@ -215,7 +216,7 @@ def build_cube(
 def _cube_model(grid: CubeGrid, flux: np.ndarray, err: np.ndarray, dq: np.ndarray,
                 wmap: np.ndarray, *, weighting: str, flux_units: str,
                 roi: tuple[float, float], shepard: ShepardParameters,
-                clouds: Sequence[PointCloud]):
+                clouds: Sequence[PointCloud]) -> Any:
     from stdatamodels.jwst import datamodels
 
     wave = grid.zcoord.astype(np.float32)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -134,7 +135,7 @@ class CubeGrid:
             "pc3_1": 0.0, "pc3_2": 0.0, "pc3_3": 1.0,
         }
 
-    def fits_wcs(self):
+    def fits_wcs(self) -> Any:
         """The grid as an :class:`astropy.wcs.WCS` (3 axes)."""
         from astropy.wcs import WCS
 
@@ -152,7 +153,7 @@ class CubeGrid:
         w.wcs.set()
         return w
 
-    def gwcs(self):
+    def gwcs(self) -> Any:
         """The grid as a gwcs: ``wcs(x, y, z)`` (0-based) → ``(ra, dec, wavelength_um)``."""
         from astropy import coordinates
         from astropy import units as u
@@ -187,8 +188,8 @@ class CubeGrid:
 
 
 # ---------------------------------------------------------------------------------- grid
-def _ifualign_rotation(pointing) -> float:
-    """jwst's NIRSpec ``ifualign`` angle: 90° + PA of the along-slice axis on the sky."""
+def _ifualign_rotation(pointing: Any) -> float:
+    """The NIRSpec ``ifualign`` angle of jwst: 90° + PA of the along-slice axis on the sky."""
     ra1, dec1 = pointing.ifu_to_sky(np.array([0.0]), np.array([0.0]))
     ra2, dec2 = pointing.ifu_to_sky(np.array([0.0]), np.array([1.0]))
     dra = ((ra2[0] - ra1[0] + 180.0) % 360.0 - 180.0) * np.cos(np.deg2rad(dec1[0]))

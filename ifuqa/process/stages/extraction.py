@@ -14,10 +14,13 @@ spaxel scale.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ifuqa.instrument.photometry import SR_PER_ARCSEC2
+from ifuqa.instrument.psf import PSFModel
 from ifuqa.util.fits_header import add_primary_keywords
 from ifuqa.util.stats import nanmedian
 
@@ -45,14 +48,14 @@ class Extraction:
     extras: dict = field(default_factory=dict)
 
 
-def cube_wavelengths(cube) -> np.ndarray:
+def cube_wavelengths(cube: Any) -> np.ndarray:
     """Wavelength of each plane of a cube (µm), from its WCS keywords."""
     info = cube.meta.wcsinfo
     n = cube.data.shape[0]
     return info.crval3 + (np.arange(n) + 1 - info.crpix3) * info.cdelt3
 
 
-def nominal_position(cube) -> tuple[float, float]:
+def nominal_position(cube: Any) -> tuple[float, float]:
     """Cube pixel (x, y, 0-based) of the target coordinates in the header."""
     ra, dec = cube.meta.target.ra, cube.meta.target.dec
     if ra is None or dec is None:
@@ -133,7 +136,7 @@ def aperture_sums(data: np.ndarray, err: np.ndarray, center: tuple[float, float]
     return out
 
 
-def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,
+def extract_point_source(cube: Any, *, psf: PSFModel, radius_fwhm: float = 2.0,
                          radius_arcsec: float | None = None,
                          annulus_fwhm: tuple[float, float] | None = None,
                          center_xy: tuple[float, float] | None = None,
@@ -223,7 +226,8 @@ def extract_point_source(cube, *, psf, radius_fwhm: float = 2.0,
                       center, radius, 1.0 / ee, how)
 
 
-def write_x1d(path, extraction: Extraction, cube, *, keywords: dict | None = None) -> None:
+def write_x1d(path: str | Path, extraction: Extraction, cube: Any, *,
+              keywords: dict | None = None) -> None:
     """Write an extraction as a MultiSpecModel ``*_x1d.fits`` (jwst's IFU x1d layout)."""
     from stdatamodels.jwst import datamodels
 

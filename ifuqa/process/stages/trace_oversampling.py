@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -223,7 +224,8 @@ def slice_cutouts(pixmap: DetectorPixelMap, values: np.ndarray, errors: np.ndarr
         shape = (int(y.max()) - y0 + 1, int(x.max()) - x0 + 1)
         idx = (y - y0, x - x0)
 
-        def box(v: np.ndarray, fill: float = np.nan, idx=idx, shape=shape) -> np.ndarray:
+        def box(v: np.ndarray, fill: float = np.nan, idx: Any = idx,
+                shape: tuple[int, ...] = shape) -> np.ndarray:
             a = np.full(shape, fill, dtype=np.float64)
             a[idx] = v
             return a
