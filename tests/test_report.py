@@ -379,7 +379,7 @@ def test_power_datasets_follow_the_selected_scenarios(tmp_path: Path) -> None:
     assert [row.issue for row, _ in chosen] == ["NS-IFU04", "NS-IFU06"]
     (_, offset), (_, drift) = chosen
     assert offset.defects == ("NS-IFU04",) and offset.label == "pointing_offset_g395h[NS-IFU04]"
-    assert drift.label == "drift_20mas" and drift.defects == ()
+    assert drift.label == "drift_40mas" and drift.defects == ()
     from ifuqa.scenario import load_scenario
 
     scenario = load_scenario(drift.scenario)
