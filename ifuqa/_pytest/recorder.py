@@ -95,34 +95,21 @@ class CheckRecorder:
         object
             What the evaluation returns (metric results).
         """
-        from ifuqa.evaluate import NotApplicable
-        from ifuqa.products import ProductError
+        from ifuqa.evaluate.guard import call_evaluation, screen_for
 
-        problems = list(getattr(self.dataset, "problems", None) or [])
-        if not problems and self.dataset is not None:
-            from ifuqa.products.applicability import screen
-
-            screening = screen(self.dataset)
+        screening, unmeasured = screen_for(issue, self.dataset)
+        if screening is not None:
             self.item.user_properties.append((APPLICABILITY_KEY, json.dumps(
                 {"dataset": self.dataset_name, "issues": screening.applicability})))
-            problems = list(screening.unsupported)
-            applies = screening.applicability.get(issue)
-            if not problems and applies and applies["status"] == "not applicable":
-                message = f"not applicable: {applies['reason']}"
-                self.record_unmeasured(issue, func.__name__, "skip", message)
-                pytest.skip(f"{issue} {func.__name__}: {message}")
-        if problems:
-            message = "; ".join(problems)
-            self.record_unmeasured(issue, func.__name__, "error", message)
-            pytest.fail(f"{issue} {func.__name__}: {message}", pytrace=False)
-        try:
-            return func(*args, **kwargs)
-        except NotApplicable as exc:
-            self.record_unmeasured(issue, func.__name__, "skip", str(exc))
-            pytest.skip(f"{issue} {func.__name__}: {exc}")
-        except ProductError as exc:
-            self.record_unmeasured(issue, func.__name__, "error", str(exc))
-            pytest.fail(f"{issue} {func.__name__}: {exc}", pytrace=False)
+        if unmeasured is None:
+            value, unmeasured = call_evaluation(func, *args, **kwargs)
+            if unmeasured is None:
+                return value
+        self.record_unmeasured(issue, func.__name__, unmeasured.verdict, unmeasured.message)
+        outcome = f"{issue} {func.__name__}: {unmeasured.message}"
+        if unmeasured.verdict == "skip":
+            pytest.skip(outcome)
+        pytest.fail(outcome, pytrace=False)
 
     def record(self, result: Any) -> Any:
         """Record a :class:`ifuqa.metrics.MetricResult` without judging it.

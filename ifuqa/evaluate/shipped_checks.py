@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ifuqa.evaluate.guard import call_evaluation, screen_for
 from ifuqa.util.known_issues import ISSUES, marker_name
 from ifuqa.verdicts.record import Record
 
@@ -92,30 +93,15 @@ class _Recorder:
                                                   seed=self.seed))
 
     def evaluate(self, issue: str, func: Callable, *args: Any, **kwargs: Any) -> Any:
-        from ifuqa.evaluate import NotApplicable
-        from ifuqa.products import ProductError
-        from ifuqa.products.applicability import screen
-
-        problems = list(getattr(self.dataset, "problems", None) or [])
-        if not problems:
-            screening = screen(self.dataset)
-            problems = list(screening.unsupported)
-            applies = screening.applicability.get(issue)
-            if not problems and applies and applies["status"] == "not applicable":
-                self.unmeasured(issue, func.__name__, "skip",
-                                 f"not applicable: {applies['reason']}")
-                raise _Stop
-        if problems:
-            self.unmeasured(issue, func.__name__, "error", "; ".join(problems))
-            raise _Stop
-        try:
-            return func(*args, **kwargs)
-        except NotApplicable as exc:
-            self.unmeasured(issue, func.__name__, "skip", str(exc))
-            raise _Stop from None
-        except ProductError as exc:
-            self.unmeasured(issue, func.__name__, "error", str(exc))
-            raise _Stop from None
+        """Run an evaluation through :mod:`ifuqa.evaluate.guard` (as the plugin's recorder
+        does); what it could not measure is recorded and ends the check."""
+        _, unmeasured = screen_for(issue, self.dataset)
+        if unmeasured is None:
+            value, unmeasured = call_evaluation(func, *args, **kwargs)
+            if unmeasured is None:
+                return value
+        self.unmeasured(issue, func.__name__, unmeasured.verdict, unmeasured.message)
+        raise _Stop
 
     def record(self, result: Any) -> Any:
         self.run.records.append(Record.from_result(result, check=self.check,
