@@ -97,13 +97,13 @@ def test_nan_band_end_gives_values_not_nan(nan_red_end: Path) -> None:
 
 
 def test_drift_limit_scales_with_the_psf() -> None:
-    """MIRI channel 4's PSF is ~5 x NIRSpec's: the 30 mas NIRSpec limit becomes ~0.2 FWHM."""
+    """MIRI channel 4's PSF is ~5 x NIRSpec's: the 10 mas NIRSpec limit becomes ~0.07 FWHM."""
     from ifuqa.evaluate import ns_ifu06
 
     drift = ns_ifu06.drift(_cube_dataset(STAR), TH)
-    assert drift.threshold == pytest.approx(30.0 * 0.769 / 0.145, rel=0.01)
-    assert drift.evidence["limit_fwhm"] == pytest.approx(0.207, abs=0.005)
-    assert drift.evidence["limit_setting"] == 30.0
+    assert drift.threshold == pytest.approx(10.0 * 0.769 / 0.145, rel=0.01)
+    assert drift.evidence["limit_fwhm"] == pytest.approx(0.069, abs=0.002)
+    assert drift.evidence["limit_setting"] == 10.0
     assert "scaled to MIRI" in drift.evidence["limit_origin"]
     assert drift.value < 15.0  # the star does not move: 6.6 ± 2.7 mas
 

@@ -379,11 +379,11 @@ def test_power_datasets_follow_the_selected_scenarios(tmp_path: Path) -> None:
     assert [row.issue for row, _ in chosen] == ["NS-IFU04", "NS-IFU06"]
     (_, offset), (_, drift) = chosen
     assert offset.defects == ("NS-IFU04",) and offset.label == "pointing_offset_g395h[NS-IFU04]"
-    assert drift.label == "drift_40mas" and drift.defects == ()
+    assert drift.label == "drift_20mas" and drift.defects == ()
     from ifuqa.scenario import load_scenario
 
     scenario = load_scenario(drift.scenario)
-    assert list(scenario.sources[0].drift_mas) == [24.0, 32.0]  # 40 mas peak to peak
+    assert list(scenario.sources[0].drift_mas) == [12.0, 16.0]  # 20 mas over the band
     assert power_datasets(["extended_g235h"], tmp_path) == []
 
 

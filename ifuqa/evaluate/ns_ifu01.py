@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import cube_fwhm, detect_source, limit_for, the_cube
+from ifuqa.evaluate._common import (
+    cube_fwhm,
+    detect_source,
+    dither_positions,
+    limit_for,
+    the_cube,
+)
 from ifuqa.metrics.apertures import binned_images
 from ifuqa.metrics.flags import core_flag_fraction, injected_outlier_recall
 from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
@@ -35,13 +41,32 @@ if TYPE_CHECKING:
 MIN_CORE_PIXELS = 200
 """Core pixels needed for the flagged fraction to be meaningful at the 1 % level."""
 
+FULLY_SAMPLED_DITHERS = 4
+"""Dither positions from which the resampled PSF core of a cube is smooth enough for the hole
+metric alone: with a 4-point dither the noiseless cube built without outlier rejection reads
+3.0 ± 0.3 % (limit 10 %), as recommended for point sources by Law et al. (2023)."""
+
+RESAMPLING_DENT_PERCENT = 16.8
+"""Largest central depression that resampling alone gives the undersampled PSF of a cube from
+fewer than 4 dither positions, without any outlier rejection (measured 2026-12-07 on the
+noiseless cube built without outlier rejection of a centred G395H point source, 2-point nod,
+3.40-3.48 um: per-bin depths 0.4-16.8 %, docs/explore_findings.md finding 4; one dither position,
+the NS-IFU05 defect dataset of ``bright_point_g395h`` where jwst's outlier detection has no second
+exposure and flags nothing: 14.7 ± 0.6 %). With fewer than 4 positions it enters the hole's
+uncertainty as a systematic term, a dent anywhere in [0, 16.8] %: sigma = 16.8 / sqrt(12)."""
+
 __all__ = ["core_flags", "cosmic_ray_flags", "hole", "peak_depth", "residual_cosmic_ray_flags",
            "warm_pixel_flags"]
 
 
 def hole(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Hole at the PSF peak in the cube, in wavelength bins (no truth needed): how far the core
-    falls below a smooth PSF fitted to each bin (:func:`ifuqa.metrics.holes.peak_hole`)."""
+    falls below a smooth PSF fitted to each bin (:func:`ifuqa.metrics.holes.peak_hole`).
+
+    With fewer than :data:`FULLY_SAMPLED_DITHERS` dither positions in the cube
+    (:func:`~ifuqa.evaluate._common.dither_positions`) resampling alone dents the core by up to
+    :data:`RESAMPLING_DENT_PERCENT`; that enters the uncertainty, so a clean cube of a 2-point
+    nod is "could not decide" and only a hole deeper than resampling can make fails."""
     cube = the_cube(dataset.s3d)
     detection = detect_source(cube)
     fwhm_pix = cube_fwhm(cube) / cube.spaxel_arcsec
@@ -50,6 +75,18 @@ def hole(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
                        radius_pix=2.5 * float(np.median(fwhm_pix)), fwhm_pix=fwhm_pix,
                        threshold_percent=limit.value)
     result.evidence.update(detection.evidence(), **limit.evidence())
+    positions, known_from = dither_positions(dataset)
+    result.evidence.update(dither_positions=positions, dither_positions_from=known_from)
+    if positions is not None and positions < FULLY_SAMPLED_DITHERS and np.isfinite(result.value):
+        statistical = float(result.uncertainty or 0.0)
+        systematic = RESAMPLING_DENT_PERCENT / np.sqrt(12.0)
+        result.uncertainty = float(np.hypot(statistical, systematic))
+        result.evidence.update(statistical_uncertainty_percent=statistical,
+                               resampling_uncertainty_percent=float(systematic))
+        result.message += (f"; {positions} dither position(s) ({known_from}), fewer than "
+                           f"{FULLY_SAMPLED_DITHERS}: resampling alone dents the undersampled "
+                           f"PSF core by up to {RESAMPLING_DENT_PERCENT} %, which enters the "
+                           f"uncertainty (± {systematic:.1f} %)")
     return result
 
 

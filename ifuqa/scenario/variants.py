@@ -39,8 +39,8 @@ def scenario_variant(cache_root: Path, base: str, name: str, **changes: object) 
 
     Examples
     --------
-    >>> path = scenario_variant(tmp, "drift_point_g235m", "drift_40mas",
-    ...                         source_drift_mas=[24.0, 32.0])  # doctest: +SKIP
+    >>> path = scenario_variant(tmp, "drift_point_g235m", "drift_20mas",
+    ...                         source_drift_mas=[12.0, 16.0])  # doctest: +SKIP
     """
     from ifuqa.scenario import catalogue_dir
 
