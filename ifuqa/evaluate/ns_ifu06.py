@@ -10,6 +10,8 @@ error record naming the bins that had no centroid and why.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
@@ -18,10 +20,14 @@ from ifuqa.metrics.centroids import centroid_drift, centroid_track, drift_recove
 from ifuqa.metrics.result import MetricResult
 from ifuqa.simulate.truth import Truth
 
+if TYPE_CHECKING:
+    from ifuqa.products.dataset import Dataset
+    from ifuqa.verdicts.thresholds import Thresholds
+
 __all__ = ["drift", "drift_accuracy", "injected_drift_sky_mas"]
 
 
-def drift(dataset, thresholds, *, n_bins: int = 12) -> MetricResult:
+def drift(dataset: Dataset, thresholds: Thresholds, *, n_bins: int = 12) -> MetricResult:
     """Centroid drift over the band (mas)."""
     cube = the_cube(dataset.s3d)
     detection = detect_source(cube, n_bins=n_bins)
@@ -54,7 +60,8 @@ def injected_drift_sky_mas(truth: Truth, wave_lo: float, wave_hi: float) -> tupl
     return float(east), float(north)
 
 
-def drift_accuracy(dataset, thresholds, *, tolerance_mas: float = 3.0) -> MetricResult:
+def drift_accuracy(dataset: Dataset, thresholds: Thresholds, *,
+                   tolerance_mas: float = 3.0) -> MetricResult:
     """|recovered − injected| drift vector over the band the drift is measured on (mas), with
     the recovered drift's uncertainty."""
     if not dataset.synthetic:
