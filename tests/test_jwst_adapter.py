@@ -9,7 +9,7 @@ from scipy.ndimage import gaussian_filter1d
 import ifuqa.process.jwst_api as jwst_api
 from ifuqa.process.jwst_api import JWST_COMPATIBLE, JwstApiError, check_jwst_api, jwst_version
 from ifuqa.process.jwst_api.adaptive_trace_model import trace_model_oversample
-from ifuqa.process.jwst_api.clean_flicker_noise import nsclean
+from ifuqa.process.jwst_api.clean_flicker_noise import clean_flicker_noise_step, nsclean
 from ifuqa.process.jwst_api.extract_1d import ifu_autocenter
 from ifuqa.process.jwst_api.outlier_detection import chunked_medfilt, ifu_outlier_flags
 
@@ -155,6 +155,53 @@ def test_nsclean_rejects_bad_input():
         nsclean(np.zeros((16, 16)), np.ones((16, 16), bool), "NRS3")
     with pytest.raises(ValueError, match="shape"):
         nsclean(np.zeros((16, 16)), np.ones((8, 16), bool), "NRS1")
+
+
+def _rate_model(img: np.ndarray, *, slowaxis: int | None = 1):
+    from stdatamodels.jwst import datamodels
+
+    model = datamodels.ImageModel(data=img.astype(np.float32))
+    model.meta.filename = "jw_test_nrs1_rate.fits"
+    model.meta.instrument.name = "NIRSPEC"
+    model.meta.instrument.detector = "NRS1"
+    model.meta.exposure.type = "NRS_IFU"
+    model.meta.subarray.name = "FULL"
+    if slowaxis is not None:
+        model.meta.subarray.fastaxis, model.meta.subarray.slowaxis = 2, slowaxis
+    return model
+
+
+@pytest.mark.parametrize("fit_method", ["median", "fft"])
+def test_clean_flicker_noise_step_removes_banding_on_held_out_pixels(fit_method: str) -> None:
+    """The Step itself (jwst's CleanFlickerNoiseStep), with a user mask that leaves half the dark
+    rows out of the fit: the banding of the held-out dark rows drops by 5x with the default
+    median fit, by 3x with the fft fit (measured 4.0x: on a subarray the Step uses
+    NSCleanSubarray, and it buffs the model); the input model is not modified."""
+    n = 256
+    rng = np.random.default_rng(7)
+    banding = gaussian_filter1d(rng.normal(size=n), 8.0)
+    banding *= 3.0 / banding.std()
+    img, illum = _banded_frame(n, banding)
+    rows = np.arange(n)[:, None] * np.ones((1, n), dtype=int)
+    fit_mask = ~illum & ((rows // 8) % 2 == 0)
+    held_out = ~illum & ~fit_mask
+    model = _rate_model(img)
+    before = np.array(model.data)
+    cleaned = clean_flicker_noise_step(model, fit_mask, fit_method=fit_method)
+    np.testing.assert_array_equal(model.data, before)
+    injected = float(np.std(np.nanmedian(np.where(held_out, img, np.nan), axis=0)[8:-8]))
+    residual = float(np.std(np.nanmedian(np.where(held_out, cleaned, np.nan), axis=0)[8:-8]))
+    assert injected > 2.0
+    factor = {"median": 5.0, "fft": 3.0}[fit_method]
+    assert residual <= injected / factor, (fit_method, residual, injected)
+
+
+def test_clean_flicker_noise_step_names_what_is_missing() -> None:
+    img = np.zeros((64, 64), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"jw_test_nrs1_rate\.fits: no SLOWAXIS"):
+        clean_flicker_noise_step(_rate_model(img, slowaxis=None), np.ones((64, 64), bool))
+    with pytest.raises(ValueError, match="mask"):
+        clean_flicker_noise_step(_rate_model(img), np.ones((8, 64), bool))
 
 
 # ----------------------------------------------------------------------------- outliers

@@ -1,19 +1,26 @@
-"""jwst's ``clean_flicker_noise``: the full-frame NSClean 1/f fit (``NSClean.clean``).
+"""jwst's ``clean_flicker_noise``: the Step as shipped, and its full-frame NSClean 1/f fit.
 
-:func:`nsclean` hands ``jwst.clean_flicker_noise.nsclean.NSClean`` a rate image and a mask of
-unilluminated pixels, with the NaN handling of ``clean_flicker_noise._clean_one_image``.
+:func:`clean_flicker_noise_step` runs ``jwst.clean_flicker_noise.CleanFlickerNoiseStep`` itself
+on a rate model with a user mask of unilluminated pixels (its only non-default setting: the
+Step's own mask of science regions needs ``assign_wcs`` with reference files). :func:`nsclean`
+hands ``jwst.clean_flicker_noise.nsclean.NSClean`` a rate image and a mask, with the NaN handling
+of ``clean_flicker_noise._clean_one_image`` (the Step's ``fit_method="fft"`` without its
+background fit).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ifuqa.process.jwst_api._api import ApiSpec, fingerprint_problems
 
-__all__ = ["REQUIRED_API", "check_behaviour", "nsclean"]
+__all__ = ["REQUIRED_API", "check_behaviour", "clean_flicker_noise_step", "nsclean"]
 
 _NSCLEAN_MOD = "jwst.clean_flicker_noise.nsclean"
+_STEP_MOD = "jwst.clean_flicker_noise.clean_flicker_noise_step"
 
 REQUIRED_API: dict[tuple[str, str], ApiSpec] = {
     (_NSCLEAN_MOD, "NSClean"): (
@@ -26,6 +33,7 @@ REQUIRED_API: dict[tuple[str, str], ApiSpec] = {
         "weights_kernel_sigma",
     ),
     (_NSCLEAN_MOD, "NSClean.clean"): ("self", "data", "buff"),
+    (_STEP_MOD, "CleanFlickerNoiseStep.process"): ("self", "input_data"),
 }
 """The jwst symbols :func:`nsclean` calls."""
 
@@ -43,7 +51,21 @@ def check_behaviour() -> tuple[list[str], list[str]]:
     """
     problems = fingerprint_problems(_NSCLEAN_MOD, "NSClean.clean", _NSCLEAN_FINGERPRINT,
                                     "nsclean passes a copy because of it")
-    return ([] if problems else ["NSClean.clean in-place subtraction fingerprint"]), problems
+    checked = [] if problems else ["NSClean.clean in-place subtraction fingerprint"]
+    from jwst.clean_flicker_noise import CleanFlickerNoiseStep
+
+    spec = CleanFlickerNoiseStep.spec
+    missing = [p for p in STEP_PARAMETERS if not re.search(rf"^\s*{p}\s*=", spec, re.M)]
+    if missing:
+        problems.append(f"CleanFlickerNoiseStep has no parameter(s) {missing}: "
+                        "clean_flicker_noise_step sets them")
+    for parameter in ("fit_method", "background_method"):
+        if not re.search(rf"^\s*{parameter}\s*=.*default\s*=\s*['\"]median['\"]", spec, re.M):
+            problems.append(f"CleanFlickerNoiseStep's default {parameter} is no longer "
+                            "'median': ifuqa states the Step's defaults")
+    if not problems:
+        checked.append("CleanFlickerNoiseStep parameters and defaults")
+    return checked, problems
 
 
 
@@ -143,3 +165,68 @@ def nsclean(
     cleaned = np.array(cleaned, dtype=np.float32, copy=True)
     cleaned[nan_pix] = np.nan
     return cleaned, background
+
+
+STEP_PARAMETERS = ("fit_method", "background_method", "user_mask", "skip")
+"""The Step parameters :func:`clean_flicker_noise_step` sets (checked against the Step's spec)."""
+
+
+def clean_flicker_noise_step(model: object, mask: ArrayLike, *, fit_method: str = "median",
+                             background_method: str | None = "median",
+                             work_dir: str | None = None) -> NDArray[np.float32]:
+    """Clean a rate image of 1/f noise with jwst's ``CleanFlickerNoiseStep`` itself.
+
+    The Step runs with its defaults (``fit_method="median"``, ``background_method="median"``)
+    unless told otherwise, and with ``user_mask``: a file holding ``mask`` (True where the
+    background is fitted), written to a temporary folder. The input model is copied, never
+    modified.
+
+    Parameters
+    ----------
+    model : stdatamodels.jwst.datamodels.ImageModel
+        The rate model (its ``meta.subarray.slowaxis`` tells the Step the detector's read
+        direction, as in every NIRSpec rate file).
+    mask : array_like of bool
+        Pixels to fit the background to (unilluminated), the image's shape.
+    fit_method : {"median", "fft"}
+        The Step's noise fit: a median along the slow axis, or NSClean's Fourier fit.
+    background_method : {"median", "model", None}
+        The Step's background fit before the noise fit.
+    work_dir : str, optional
+        Where the mask file is written (a temporary folder by default).
+
+    Returns
+    -------
+    numpy.ndarray of float32
+        The cleaned rate image.
+
+    Raises
+    ------
+    ValueError
+        If the model does not record its read direction, the mask's shape differs, or the Step
+        skipped (the reason jwst logged is not available: the status keyword says SKIPPED).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from jwst.clean_flicker_noise import CleanFlickerNoiseStep
+    from stdatamodels.jwst import datamodels
+
+    name = getattr(model.meta, "filename", None) or "the rate model"
+    if model.meta.subarray.slowaxis is None:
+        raise ValueError(f"{name}: no SLOWAXIS keyword; jwst's clean_flicker_noise needs the "
+                         "detector's read direction")
+    fit = np.asarray(mask, dtype=bool)
+    if fit.shape != np.shape(model.data):
+        raise ValueError(f"{name}: mask {fit.shape} and image {np.shape(model.data)} differ")
+    with tempfile.TemporaryDirectory(dir=work_dir) as folder:
+        mask_path = Path(folder) / "ifuqa_flicker_mask.fits"
+        with datamodels.ImageModel(data=fit.astype(np.float32)) as mask_model:
+            mask_model.save(mask_path)
+        step = CleanFlickerNoiseStep(skip=False, fit_method=fit_method,
+                                     background_method=background_method,
+                                     user_mask=str(mask_path))
+        with step.run(model.copy()) as result:
+            if result.meta.cal_step.clean_flicker_noise != "COMPLETE":
+                raise ValueError(f"{name}: jwst's clean_flicker_noise skipped the exposure")
+            return np.array(result.data, dtype=np.float32)
