@@ -129,7 +129,14 @@ def test_psf_fwhm_measured_on_rendered_pixels(grating: str, filt: str, wave: flo
                                               table_px: float) -> None:
     """Sub-pixel stepping of a point source along the central slice gives an oversampled
     along-slice profile of the pixel-integrated PSF; a pixel-integrated Gaussian fit to it
-    recovers the PSF FWHM, which must match the measured table within 10 %."""
+    recovers the PSF FWHM, which must match the measured table within 10 %.
+
+    The table is detector-level and means exactly this width: it is msaexp's ``fwhm_data_2024b``
+    (fits to the spatial profile of 2-D spectra of a star, calibration programme 1493), which
+    msaexp uses as the FWHM of a *pixel-integrated* Gaussian (``slit_prf_fraction``:
+    ``pixel_integrated_gaussian_numba`` with sigma = FWHM / 2.35). It is not a cube-level width:
+    ifuqa's dithered cubes measure 1.8-1.9 spaxels (resampling), and no published cube-level
+    table was found."""
     from ifuqa.simulate.render import render_pixels
 
     window = (wave - 0.004, wave + 0.004)

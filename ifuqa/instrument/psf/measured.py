@@ -25,7 +25,14 @@ MEASURED_FWHM_TABLE: NDArray[np.float64] = np.column_stack(
 
 From the FWHM measured in 0.1" pixels (1.24 at 0.5–0.8 µm, 1.29 at 1.3–1.65 µm, 1.30 at 2.0,
 1.33 at 3.1, 1.43 at 3.94, 1.60 at 4.62, 1.76 at 5.2 µm); wavelength ranges are represented by
-their midpoints."""
+their midpoints. Source: msaexp (G. Brammer), ``msaexp/data/fwhm_data.py`` ``fwhm_data_2024b``,
+"measured again from 1493 with multiple Gaussians": detector-level fits to the spatial profile of
+2-D spectra of a star (calibration programme 1493). msaexp uses each value as the FWHM of a
+pixel-integrated Gaussian (``slit_prf_fraction``), so it is the width *before* integration over
+the detector pixels, which is how ifuqa's PSF uses it (``tests/test_simulate.py`` recovers it
+within 10 % from rendered pixels). It is not a cube-level width (cubes are broader by the
+resampling: 1.8–1.9 spaxels in ifuqa's dithered cubes; no published cube-level table was
+found)."""
 MEASURED_FWHM_TABLE.flags.writeable = False
 
 
