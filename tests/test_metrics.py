@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ifuqa.metrics.banding import banding_reduction
+from ifuqa.metrics.banding import banding_reduction, held_out_rows
 from ifuqa.metrics.centroids import centroid, centroid_drift, centroid_track, extraction_centring
 from ifuqa.metrics.flags import core_flag_fraction, injected_outlier_recall
 from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
@@ -19,6 +19,7 @@ from ifuqa.metrics.spectra import (
     undulation_amplitude,
     wiggle_amplitude,
 )
+from ifuqa.metrics.spectra.undulation import off_source_undulation
 
 WAVE = np.linspace(3.7, 4.0, 452)
 
@@ -60,6 +61,22 @@ def test_wiggle_ignores_slow_trends_and_common_lines() -> None:
     spectrum = (1 + 0.3 * (WAVE - 3.7) ** 2) * line
     reference = line  # an aperture spectrum shares the line
     assert wiggle_amplitude(WAVE, spectrum, reference).value < 0.05
+
+
+def test_wiggle_is_periodic_not_broadband() -> None:
+    """NS-IFU05 measures a periodic component: a 15 % step (flux lost from one wavelength on)
+    and a 30 % spike are not wiggles, a 1 % sinusoid is; the uncertainty is that of the
+    stated per-sample noise spread over the band's modes (σ ≤ noise, never 0)."""
+    rng = np.random.default_rng(4)
+    noise = 1 + rng.normal(0, 0.003, WAVE.size)
+    broken = noise * np.where(WAVE > 3.83, 0.85, 1.0)
+    broken[200] *= 1.3
+    holes = wiggle_amplitude(WAVE, broken)
+    assert holes.value + 2 * holes.uncertainty < 0.3 and holes.verdict == "pass", holes.describe()
+    assert holes.details["steps"] == 1
+    wiggly = wiggle_amplitude(WAVE, broken * (1 + 0.01 * np.sin(2 * np.pi * 20 * WAVE)))
+    assert wiggly.value == pytest.approx(1.0, rel=0.15), wiggly.describe()
+    assert 0 < wiggly.uncertainty <= wiggly.details["noise_percent"]
 
 
 def test_flux_ratio_and_scale_dependence() -> None:
@@ -168,3 +185,81 @@ def test_detector_metrics() -> None:
     assert frac.value == pytest.approx(5 / 150 * 100)
     recall = injected_outlier_recall(flagged, np.where(flagged, 100.0, 0.0), np.ones((50, 50)))
     assert recall.value == 100.0 and recall.passed
+
+
+# ------------------------------------------------------------------ NS-IFU03
+
+
+def test_banding_reduction_carries_its_uncertainty() -> None:
+    """The residual ratio's uncertainty covers its scatter over noise realisations (the
+    standard deviation of 20 draws is within a factor 2 of the quoted σ), and the very same
+    image as before and after is an exact 1 (an exposure that provably went uncleaned)."""
+    rng = np.random.default_rng(21)
+    mask = np.ones((512, 512), dtype=bool)
+    values, sigmas = [], []
+    for _ in range(20):
+        bands = np.tile(rng.normal(0.0, 1.0, 512), (512, 1))
+        before = bands + rng.normal(0.0, 1.0, (512, 512))
+        after = 0.3 * bands + rng.normal(0.0, 1.0, (512, 512))
+        result = banding_reduction(before, after, mask)
+        values.append(result.value)
+        sigmas.append(result.uncertainty)
+    assert 0.5 < np.std(values) / np.median(sigmas) < 2.0, (np.std(values), np.median(sigmas))
+    assert np.mean(values) == pytest.approx(0.3, abs=0.05)
+    same = banding_reduction(before, before, mask)
+    assert same.value == 1.0 and same.uncertainty == 0.0 and same.verdict == "fail"
+
+
+def test_held_out_rows_split_every_column() -> None:
+    """Held-out pixels: half of every column, in blocks of 64 rows (so a fit on the others
+    still samples every output and every column)."""
+    held = held_out_rows((2048, 100))
+    assert held.mean() == 0.5
+    assert np.all(held.sum(axis=0) == 1024)
+    assert np.all(held[64:128]) and not np.any(held[:64])
+
+
+def test_off_source_undulation_recovers_an_additive_undulation() -> None:
+    """A 2 % additive undulation (5 cycles over the spectrum) common to both halves of the
+    source-free spaxels is recovered within 15 %, over white noise of 0.5 % per half; the null
+    spectrum (their difference) does not contain it."""
+    rng = np.random.default_rng(8)
+    wave = np.linspace(1.55, 1.75, 852)
+    common = 0.02 * np.sin(2 * np.pi * 25.0 * wave + 0.4)
+    a, b = (common + rng.normal(0.0, 0.005, wave.size) for _ in range(2))
+    result = off_source_undulation(wave, a, b, to_aperture_jy=1.0, level_jy=1.0,
+                                   um_per_column=2.35e-4)
+    assert result.value == pytest.approx(2.0, rel=0.15), result.describe()
+    assert result.verdict == "fail" and result.details["power_ratio"] > 20
+    assert result.details["noise_percent"] < 0.5
+
+
+def test_off_source_undulation_false_alarms() -> None:
+    """Noise alone (white, 1 % per half) never fails the 1 % limit over 50 seeds and passes
+    most of them: the noise comes from the null spectrum, the verdict from the uncertainty."""
+    wave = np.linspace(1.55, 1.75, 852)
+    verdicts = []
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        a, b = (rng.normal(0.0, 0.01, wave.size) for _ in range(2))
+        verdicts.append(off_source_undulation(wave, a, b, to_aperture_jy=1.0, level_jy=1.0,
+                                              um_per_column=2.35e-4).verdict)
+    assert "fail" not in verdicts
+    assert verdicts.count("pass") >= 40, verdicts
+
+
+def test_off_source_undulation_band_follows_the_disperser() -> None:
+    """The band is fixed in cycles per detector column: the same undulation per column is found
+    at G140H (2.35e-4 um/column) and G395H (6.65e-4) dispersions, and a 30-column ripple (above
+    the band's 1/100 cycles per column) is not counted."""
+    columns = np.arange(1500)
+    per_column = 0.02 * np.sin(2 * np.pi * columns / 300.0)
+    ripple = 0.02 * np.sin(2 * np.pi * columns / 30.0)
+    for step in (2.35e-4, 6.65e-4):
+        wave = 1.0 + step * columns
+        found = off_source_undulation(wave, per_column, per_column, to_aperture_jy=1.0,
+                                      level_jy=1.0, um_per_column=step)
+        assert found.value == pytest.approx(2.0, rel=0.05), (step, found.describe())
+        missed = off_source_undulation(wave, ripple, ripple, to_aperture_jy=1.0, level_jy=1.0,
+                                       um_per_column=step)
+        assert missed.value < 0.1, (step, missed.describe())

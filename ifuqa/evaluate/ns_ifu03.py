@@ -1,8 +1,10 @@
 """NS-IFU03 — 1/f noise: banding in count-rate images and undulations of extracted spectra.
 
 Metrics: banding after cleaning relative to before (rate vs cleaned rate, in the unilluminated
-pixels), the low-frequency undulation of the extracted spectrum against the truth (synthetic),
-and the share of significantly negative samples of an x1d.
+pixels), the additive low-frequency undulation on the cube's source-free spaxels and in the x1d
+itself, and the share of significantly negative samples of an x1d. None compares with the truth:
+1/f residuals are additive, the source's multiplicative artefacts (other issues' wiggles and
+holes) are not counted.
 """
 
 from __future__ import annotations
@@ -12,17 +14,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import the_spectrum, true_spectrum, usable_spectrum
-from ifuqa.metrics.banding import banding_reduction
+from ifuqa.evaluate._common import cube_fwhm, the_cube, the_spectrum, usable_spectrum
+from ifuqa.metrics.banding import banding_reduction, held_out_rows
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import (
     additive_undulation,
     clip_spikes,
-    convolve_to_resolution,
     error_scale,
     negative_flux_fraction,
-    undulation_amplitude,
 )
+from ifuqa.metrics.spectra.undulation import off_source_undulation
 from ifuqa.products.discovery import product_stem
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from ifuqa.products.dataset import Dataset
     from ifuqa.verdicts.thresholds import Thresholds
 
-__all__ = ["banding", "negative_flux", "undulation"]
+__all__ = ["banding", "negative_flux", "off_source", "undulation"]
 
 
 REFERENCE_BORDER = 4
@@ -77,12 +78,57 @@ def _made_by_ifuqa(model: Any) -> bool:
         return False
 
 
+CLEANING_KEYWORDS = ("S_CLNFNS", "S_NSCLEN")
+"""Primary-header keywords of jwst's 1/f cleaning steps (``clean_flicker_noise``, jwst >= 1.16;
+``nsclean``, 1.13-1.15)."""
+
+
+def _skipped_cleaning(cal_path: Path) -> str | None:
+    """Why the exposure's cal file shows that its rate went into calibration uncleaned, or None
+    when it does not say so: a jwst cleaning step recorded as SKIPPED, or ifuqa's provenance
+    (``IFQ_FIX`` without NS-IFU03: NSClean off)."""
+    from ifuqa.products.probe import probe_fits
+
+    header = probe_fits(cal_path)[0]
+    for key in CLEANING_KEYWORDS:
+        if str(header.get(key, "")).strip().upper() == "SKIPPED":
+            return f"{cal_path.name} records {key} = SKIPPED"
+    fixes = header.get("IFQ_FIX")
+    if fixes is not None and "NS-IFU03" not in str(fixes).split(","):
+        return f"{cal_path.name} was processed without NSClean (IFQ_FIX = {fixes})"
+    return None
+
+
+HOLD_OUT_KEYWORD = "IFQ_HOLD"
+"""Primary-header keyword of a cleaned rate whose cleaning fit left out the odd blocks of this
+many rows of the unilluminated pixels (:func:`ifuqa.metrics.banding.held_out_rows`)."""
+
+
+def _held_out_block(cleaned_path: Path) -> int:
+    """Rows per held-out block of a cleaned rate (0: the fit used every unilluminated pixel)."""
+    from ifuqa.products.probe import probe_fits
+
+    value = probe_fits(cleaned_path)[0].get(HOLD_OUT_KEYWORD, 0)
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        raise NotApplicable(f"{cleaned_path.name}: {HOLD_OUT_KEYWORD} = {value!r} is not a "
+                            "number of rows") from None
+
+
 def banding(dataset: Dataset, thresholds: Thresholds, *, use_layout: bool = True) -> MetricResult:
     """Worst (over exposures) banding ratio after/before cleaning.
 
-    The "after" image is the cleaned rate (``_nsclean``); for ifuqa's products, when no
-    cleaning ran, it is the rate itself (ratio 1: nothing was removed). A user's rate without
-    a cleaned version is reported as a skip with the banding it shows.
+    Each rate is compared with its cleaned rate (``_nsclean``). An exposure without one is
+    judged only when its cal file shows that it was calibrated uncleaned
+    (:func:`_skipped_cleaning`): then the calibrated data carry the rate's whole banding (ratio
+    1, exact). Any other exposure without a cleaned rate — no cal file (the exposure did not go
+    into the products, e.g. the other dither positions of a one-dither cube) or a cal that does
+    not say cleaning was skipped — is not judged, and named with the reason; with no exposure
+    left, the check does not apply. When the cleaned rate records that its fit held rows out
+    (:data:`HOLD_OUT_KEYWORD`), the ratio is measured on those rows only (out of sample);
+    otherwise on the fit's own unilluminated pixels (in-sample, said in the message), where a
+    fit that absorbs the column medians it is judged by looks better than it is.
     """
     from stdatamodels.jwst import datamodels
 
@@ -90,26 +136,44 @@ def banding(dataset: Dataset, thresholds: Thresholds, *, use_layout: bool = True
         raise NotApplicable("no rate files")
     cleaned = {product_stem(p): p for p in dataset.cleaned}
     cals = {product_stem(p): p for p in dataset.cal}
-    results = []
+    results, unjudged = [], []
     for rate_path in dataset.rate:
         stem = product_stem(rate_path)
+        skipped = None
+        if stem not in cleaned:
+            if stem not in cals:
+                unjudged.append(f"{rate_path.name}: no cleaned rate (_nsclean) and no cal file "
+                                "(the exposure did not go into the products)")
+                continue
+            skipped = _skipped_cleaning(cals[stem])
         with datamodels.open(rate_path) as model:
             before = np.asarray(model.data, dtype=float)
-            ours = _made_by_ifuqa(model)
             mask = _mask_for(model, cals.get(stem), use_layout=use_layout)
-        if stem not in cleaned and not ours:
+        if stem not in cleaned and skipped is None:
             level = banding_reduction(before, before, mask).details["significance"]
-            raise NotApplicable(f"no cleaned rate (_nsclean) for {rate_path.name} to compare "
-                                f"with; its banding is {level:.1f}x the white-noise floor")
+            unjudged.append(f"no cleaned rate (_nsclean) for {rate_path.name} to compare with, "
+                            f"and {cals[stem].name} does not record that cleaning was skipped; "
+                            f"its banding is {level:.1f}x the white-noise floor")
+            continue
         after = before
+        pixels = "in-sample"
         if stem in cleaned:
             with datamodels.open(cleaned[stem]) as model:
                 after = np.asarray(model.data, dtype=float)
+            block = _held_out_block(cleaned[stem])
+            if block:
+                mask = mask & held_out_rows(mask.shape, block=block)
+                pixels = f"held out of the fit: odd blocks of {block} rows"
         res = banding_reduction(before, after, mask,
                                 threshold=thresholds["ns_ifu03.banding_residual_ratio"])
         res.details["file"] = rate_path.name
-        res.details["cleaned"] = stem in cleaned
+        res.details["cleaned"] = skipped is None
+        res.details["how"] = (f"cleaned: {cleaned[stem].name}" if skipped is None
+                              else f"not cleaned: {skipped}")
+        res.details["pixels"] = pixels
         results.append(res)
+    if not results:
+        raise NotApplicable("; ".join(unjudged))
     significant = [r for r in results if r.details["significance"] >= r.details[
         "min_significance"]]
     if not significant:
@@ -118,35 +182,111 @@ def banding(dataset: Dataset, thresholds: Thresholds, *, use_layout: bool = True
                             "the white-noise floor): nothing to clean")
     results = significant
     worst = max(results, key=lambda r: r.value)
-    worst.message += f" in {worst.details['file']}" + ("" if worst.details["cleaned"]
-                                                      else " (no cleaned image: not cleaned)")
+    worst.message += (f" in {worst.details['file']} ({worst.details['how']}; "
+                      f"{worst.details['pixels']})")
+    if unjudged:
+        worst.message += "; not judged: " + "; ".join(unjudged)
+    worst.evidence.update(exposures_judged=len(results), exposures_not_judged=unjudged,
+                          pixels=worst.details["pixels"])
     worst.plot["per_file"] = {r.details["file"]: (r.details["before"], r.details["after"])
                               for r in results}
     return worst
 
 
-def undulation(dataset: Dataset, thresholds: Thresholds, *, use_truth: bool = True) -> MetricResult:
-    """Low-frequency undulation of the extracted spectrum: against the LSF-convolved truth
-    (synthetic point sources); on a user's x1d, its additive part
+def undulation(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
+    """Additive low-frequency undulation of the extracted spectrum, from the x1d alone
     (:func:`ifuqa.metrics.spectra.additive_undulation`: 1/f residuals add the same undulation
-    wherever the source is bright or faint, the source's own features scale with it), on the
-    usable samples (DQ clean, unflagged spikes removed)."""
-    spec = the_spectrum(dataset.x1d)
-    threshold = thresholds["ns_ifu03.undulation_amplitude"]
-    if dataset.synthetic and use_truth:
-        if dataset.truth.source.kind != "point":
-            raise NotApplicable("the truth of an extended source is its total flux, which an "
-                                "aperture spectrum does not measure")
-        wave, flux, resolving = true_spectrum(dataset.truth)
-        ref = np.interp(spec.wavelength_um, wave, convolve_to_resolution(wave, flux, resolving))
-        return undulation_amplitude(spec.wavelength_um, spec.flux_jy, reference_jy=ref,
-                                    threshold_percent=threshold)
-    spec = usable_spectrum(spec)
+    wherever the source is bright or faint, the source's own features and multiplicative
+    artefacts — resampling wiggles, PSF-core holes — scale with it), on the usable samples (DQ
+    clean, unflagged spikes removed). It needs a source whose level changes over the band: on a
+    flat spectrum additive and proportional structure cannot be told apart and the verdict is
+    undecided. Synthetic and user products are judged alike (no comparison with the truth,
+    which would also count the multiplicative artefacts of other issues)."""
+    spec = usable_spectrum(the_spectrum(dataset.x1d))
     result = additive_undulation(spec.wavelength_um[spec.valid],
                                  clip_spikes(spec.flux_jy[spec.valid]),
-                                 threshold_percent=threshold)
+                                 threshold_percent=thresholds["ns_ifu03.undulation_amplitude"])
     result.message += f" in {spec.path.name}"
     result.evidence.update(flagged_fraction=spec.flagged_fraction)
+    return result
+
+
+OFF_SOURCE_MARGIN_FWHM = 3.0
+"""Source-free spaxels start this many PSF FWHM (the largest over the band) beyond the edge of
+the extraction aperture."""
+
+MIN_HALF_SPAXELS = 20
+"""Each half of the source-free spaxels needs at least this many spaxels."""
+
+
+def _aperture_pixels(x1d: Path, n_planes: int) -> np.ndarray:
+    """The extraction aperture's area per plane (spaxels; the x1d's NPIXELS column)."""
+    from astropy.io import fits
+
+    with fits.open(x1d) as hdul:
+        table = hdul[1].data
+        names = [n.upper() for n in table.columns.names]
+        if "NPIXELS" not in names:
+            raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
+                                "extracted is unknown")
+        npix = np.asarray(table["NPIXELS"], dtype=float)
+    if npix.size != n_planes:
+        raise NotApplicable(f"{x1d.name} has {npix.size} rows, its cube {n_planes} planes: the "
+                            "x1d was not extracted from this cube")
+    return npix
+
+
+def off_source(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
+    """The additive (1/f) undulation the x1d's aperture collects, measured where the cube has
+    no source (:func:`ifuqa.metrics.spectra.off_source_undulation`): the mean spectrum of the
+    covered spaxels more than :data:`OFF_SOURCE_MARGIN_FWHM` FWHM beyond the extraction
+    aperture, split at its median column into two halves (one spaxel between them, so that no
+    drizzle kernel feeds both) whose difference gives the noise; scaled to the aperture's area
+    (NPIXELS) and to the x1d's median flux. Needs no truth; the source's multiplicative
+    artefacts (wiggles, holes) are absent there."""
+    from scipy.ndimage import binary_erosion
+
+    cube = the_cube(dataset.s3d)
+    spec = usable_spectrum(the_spectrum(dataset.x1d))
+    kind = (spec.source_type or cube.srctype or "").upper()
+    if kind == "EXTENDED":
+        raise NotApplicable(f"{spec.path.name}: SRCTYPE=EXTENDED, the source fills the field: no "
+                            "source-free spaxels to measure additive residuals on")
+    data = np.asarray(cube.data, dtype=float)
+    n, ny, nx = data.shape
+    npix = _aperture_pixels(spec.path, n)
+    if spec.extraction_xy is None:
+        raise NotApplicable(f"{spec.path.name} does not record its extraction centre "
+                            "(EXTR_X/EXTR_Y)")
+    cx, cy = spec.extraction_xy
+    radius = float(np.sqrt(np.nanmax(npix) / np.pi))
+    margin = OFF_SOURCE_MARGIN_FWHM * float(np.nanmax(cube_fwhm(cube))) / cube.spaxel_arcsec
+    yy, xx = np.mgrid[:ny, :nx]
+    covered = binary_erosion(np.isfinite(data).mean(axis=0) >= 0.95)
+    free = covered & (np.hypot(xx - cx, yy - cy) > radius + margin)
+    split = float(np.median(xx[free])) if free.any() else 0.0
+    halves = [free & (xx < split - 0.5), free & (xx > split + 0.5)]
+    counts = [int(h.sum()) for h in halves]
+    if min(counts) < MIN_HALF_SPAXELS:
+        raise NotApplicable(f"{cube.path.name}: too few source-free spaxels ({counts[0]} and "
+                            f"{counts[1]} in the two halves, need {MIN_HALF_SPAXELS} each, more "
+                            f"than {radius + margin:.1f} spaxels from the extraction centre)")
+    with np.errstate(all="ignore"):
+        off_a, off_b = (np.nanmean(data[:, h], axis=1) for h in halves)
+    area_sr = (cube.spaxel_arcsec / 206264.806) ** 2 if cube.bunit == "MJy/sr" else 1.0
+    to_jy = npix * area_sr * 1e6  # mean per-spaxel MJy(/sr) -> Jy in the aperture
+    level = float(np.nanmedian(spec.flux_jy[spec.valid]))
+    if not level > 0:
+        raise NotApplicable(f"{spec.path.name}: median flux {level:.3g} Jy, no positive source "
+                            "level to compare the undulation with")
+    step = float(np.median(np.diff(cube.wavelength_um)))
+    result = off_source_undulation(cube.wavelength_um, off_a, off_b, to_aperture_jy=to_jy,
+                                   level_jy=level, um_per_column=step,
+                                   threshold_percent=thresholds[
+                                       "ns_ifu03.off_source_undulation"])
+    result.message += (f" in {cube.path.name} ({counts[0]} + {counts[1]} source-free spaxels; "
+                       f"aperture of {spec.path.name})")
+    result.evidence.update(spaxels=counts, um_per_column=step)
     return result
 
 

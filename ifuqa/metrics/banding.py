@@ -15,8 +15,12 @@ from ifuqa.instrument.readout import N_OUTPUTS, check_detector, dms_to_detector
 from ifuqa.metrics.result import MetricResult
 from ifuqa.util.stats import mad_std_about_zero, nanmedian
 
-__all__ = ["banding_amplitude", "banding_level", "banding_reduction", "column_power_spectrum",
-           "white_noise_floor"]
+__all__ = ["HOLD_OUT_BLOCK", "banding_amplitude", "banding_level", "banding_reduction",
+           "column_power_spectrum", "held_out_rows", "white_noise_floor"]
+
+HOLD_OUT_BLOCK = 64
+"""Rows per block of :func:`held_out_rows` (a quarter of NSClean's 1/256 cycles/px low-pass
+period along a detector line, so its model cannot follow the blocks)."""
 
 # ----------------------------------------------------------------------------- metrics
 
@@ -234,6 +238,55 @@ def white_noise_floor(image: np.ndarray, mask: np.ndarray) -> float:
     return float(1.2533 * sigma / np.sqrt(n))
 
 
+def held_out_rows(shape: tuple[int, int], *, block: int = HOLD_OUT_BLOCK) -> np.ndarray:
+    """Pixels held out from a cleaning fit, to measure its residual out of sample.
+
+    NSClean fits each detector line — a column in the pipeline (DMS) orientation — with a
+    low-pass Fourier model of its unilluminated pixels; measured on those same pixels, its
+    residual banding is in-sample (the fit absorbs part of their white noise, so the residual can
+    drop below the white-noise floor). The odd blocks of ``block`` rows (DMS) are held out:
+    a cleaning that fits only ``mask & ~held_out_rows(...)`` can be judged on
+    ``mask & held_out_rows(...)``, where its model interpolates as it does under the slices.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image shape (DMS orientation).
+    block : int
+        Rows per block.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for held-out pixels (every column, odd row blocks).
+
+    Examples
+    --------
+    >>> held = held_out_rows((256, 3))
+    >>> bool(held[:64].any()), bool(held[64:128].all()), round(float(held.mean()), 2)
+    (False, True, 0.5)
+    """
+    rows = (np.arange(shape[0]) // int(block)) % 2 == 1
+    return np.broadcast_to(rows[:, None], tuple(shape)).copy()
+
+
+def _amplitude_sigma(amplitude: float, mask: np.ndarray, image: np.ndarray,
+                     min_pixels: int = 16) -> float:
+    """Standard error of :func:`banding_amplitude`: the MAD-based scatter of ``N`` column
+    medians has a relative standard error ``1.166 / √N`` (its efficiency is 37 %); neighbouring
+    columns' 1/f offsets are correlated, so this is a lower bound."""
+    meds = _strip_column_medians(image, mask, min_pixels)
+    n = int(np.isfinite(meds).sum())
+    return float(1.166 * amplitude / np.sqrt(n)) if n > 0 else float("nan")
+
+
+def _excess(b: float, sigma_b: float, floor: float) -> tuple[float, float]:
+    """Banding above the white-noise floor, ``√(b² − f²)``, and its uncertainty
+    ``√(e² + 2 b σ_b) − e`` (finite at ``e = 0``, where it is an upper limit)."""
+    e = float(np.sqrt(max(b**2 - floor**2, 0.0)))
+    return e, float(np.sqrt(e**2 + 2.0 * b * sigma_b) - e)
+
+
 def banding_reduction(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *,
                       threshold: float = 0.2, min_significance: float = 3.0) -> MetricResult:
     """Residual banding after cleaning as a fraction of the banding before (NS-IFU03).
@@ -241,7 +294,12 @@ def banding_reduction(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *
     Definition: the banding of :func:`banding_level` with the white-noise floor
     (:func:`white_noise_floor`) removed in quadrature, after / before cleaning; the fix must
     bring it to ≤ 1/5. ``details['significance']`` is the banding before over the floor: below
-    ``min_significance`` the ratio is not meaningful (the evaluation skips).
+    ``min_significance`` the ratio is not meaningful (the evaluation skips). The uncertainty
+    propagates the standard errors of both banding amplitudes (``1.166 b / √N`` for ``N``
+    column medians); passing the very same array as ``before`` and ``after`` (an exposure that
+    provably went uncleaned) gives an exact 1. Measure on pixels held out of the cleaning fit
+    (:func:`held_out_rows`) where the cleaning allowed it: on the fit's own pixels the residual
+    is in-sample.
 
     Examples
     --------
@@ -256,14 +314,22 @@ def banding_reduction(before: np.ndarray, after: np.ndarray, mask: np.ndarray, *
     (True, 'pass')
     """
     floor = white_noise_floor(before, mask)
-    b0 = float(banding_amplitude(np.asarray(before, dtype=float), mask))
-    b1 = float(banding_amplitude(np.asarray(after, dtype=float), mask))
-    e0 = float(np.sqrt(max(b0**2 - floor**2, 0.0)))
-    e1 = float(np.sqrt(max(b1**2 - floor**2, 0.0)))
+    before = np.asarray(before, dtype=float)
+    after = np.asarray(after, dtype=float)
+    b0 = float(banding_amplitude(before, mask))
+    b1 = float(banding_amplitude(after, mask))
+    e0, s0 = _excess(b0, _amplitude_sigma(b0, mask, before), floor)
+    if after is before:  # the same image: an exact ratio of 1 (nothing was removed)
+        e1, s1 = e0, 0.0
+        sigma = 0.0
+    else:
+        e1, s1 = _excess(b1, _amplitude_sigma(b1, mask, after), floor)
+        sigma = float(np.hypot(s1, (e1 / e0) * s0) / e0) if e0 > 0 else float("nan")
     ratio = e1 / e0 if e0 > 0 else float("nan")
     return MetricResult("NS-IFU03", "banding_residual_ratio", ratio, "", threshold,
                         message=(f"banding above the white-noise floor {e0:.3g} → {e1:.3g} "
-                                 f"(ratio {ratio:.3f}; floor {floor:.3g})"),
+                                 f"(ratio {ratio:.3f} ± {sigma:.3f}; floor {floor:.3g})"),
                         details={"before": b0, "after": b1, "floor": floor,
                                  "significance": b0 / floor if floor > 0 else float("inf"),
-                                 "min_significance": min_significance})
+                                 "min_significance": min_significance},
+                        uncertainty=sigma)

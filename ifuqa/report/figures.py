@@ -197,6 +197,7 @@ def curve_of_growth(p: Mapping[str, Any]) -> tuple[Figure, Axes]:
 
 
 @figure_for("wiggle_amplitude", "spaxel_wiggle_amplitude", "undulation_amplitude",
+            "off_source_undulation",
             needs=("wavelength_um", "residual"))
 def spectral_residual(p: Mapping[str, Any]) -> tuple[Figure, Axes]:
     """Fractional residual of a spectrum and its band-passed part (the wiggle or the

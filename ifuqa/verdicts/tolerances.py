@@ -133,6 +133,8 @@ DEFAULTS: dict[str, Tolerance] = {
         0.0, 0.05, "", "5 % of the banding level (its unit depends on the image)"),
     "ns_ifu03.undulation_amplitude": Tolerance(
         0.2, 0.05, "%", "a twenty-fifth of the 5 % threshold"),
+    "ns_ifu03.off_source_undulation": Tolerance(
+        0.05, 0.05, "%", "a twentieth of the 1 % threshold"),
     "ns_ifu03.negative_flux_fraction": Tolerance(
         0.5, 0.10, "%", "a tenth of the 5 % threshold"),
     # NS-IFU04 — extraction centring

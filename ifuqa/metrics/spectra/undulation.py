@@ -170,6 +170,125 @@ def additive_undulation(wave_um: np.ndarray, flux_jy: np.ndarray, *,
                   "method": "additive part of the undulation (sigma_k^2 = a^2 + (b c_k)^2)"})
 
 
+OFF_SOURCE_BAND_CYCLES_PER_COLUMN = (1.0 / 2048.0, 1.0 / 100.0)
+"""The 1/f undulation band of :func:`off_source_undulation`, in cycles per detector column
+(periods of 100 columns to a full 2048-column line): pink read noise puts most of its column-to-
+column power there. Converted to cycles/µm with the disperser's dispersion (µm per column), so
+the band follows the disperser: 0.2–4.3 cycles/µm ... 2–43 cycles/µm from G395H to G140H."""
+
+
+def off_source_undulation(wave_um: np.ndarray, off_a: np.ndarray, off_b: np.ndarray, *,
+                          to_aperture_jy: np.ndarray | float, level_jy: float,
+                          um_per_column: float,
+                          band_cycles_per_column: tuple[float, float] =
+                          OFF_SOURCE_BAND_CYCLES_PER_COLUMN,
+                          threshold_percent: float = 1.0) -> MetricResult:
+    """Additive low-frequency undulation that the extraction aperture collects, measured on the
+    cube's source-free spaxels (NS-IFU03, no truth needed).
+
+    1/f read-noise residuals are *additive*: at a given detector column every pixel of an output
+    gets the same offset, so source-free spaxels carry the same undulation as the source's
+    aperture, while the source's multiplicative structure (resampling wiggles, PSF-core holes)
+    is absent there. Definition: ``off_a`` and ``off_b`` are the mean surface brightness of two
+    spatially separate halves of the source-free spaxels; their mean, converted to what the
+    extraction aperture collects (``to_aperture_jy``: aperture area times the unit conversion),
+    in % of the source's median flux ``level_jy``, is band-passed to
+    ``band_cycles_per_column`` (cycles per detector column, converted with ``um_per_column``);
+    the metric is its sinusoid-equivalent amplitude with the noise removed in quadrature. The
+    noise comes from the null spectrum ``(off_a − off_b) / 2`` (independent information: it has
+    the same noise, drizzle correlations included, but not the common additive signal), never
+    from the quantity under test. The uncertainty is the sampling noise of both band variances
+    (``k = (f₂ − f₁) × span`` independent Fourier modes): the noise's own scatter in both and its
+    cross term with the undulation, ``σ_v² = (4 v_n² + 4 v_u v_n) / k``, as an amplitude
+    ``√(A² + 2 σ_v) − A``, so a noisy or short spectrum gets an undecided verdict, never a false
+    failure; the mean offset (surplus or missing
+    flux) is in ``details['bias_percent']``.
+
+    Parameters
+    ----------
+    wave_um : numpy.ndarray
+        Wavelengths (µm), uniform grid (a cube's planes).
+    off_a, off_b : numpy.ndarray
+        Mean surface brightness of the two halves of the source-free spaxels, per wavelength.
+    to_aperture_jy : numpy.ndarray or float
+        Factor from the mean surface brightness to the flux the extraction aperture collects
+        (Jy), per wavelength or one value.
+    level_jy : float
+        The source's median flux (Jy): the reference of the percentages.
+    um_per_column : float
+        Dispersion (µm per detector column).
+    band_cycles_per_column : (float, float)
+        The band (cycles per detector column).
+    threshold_percent : float
+        Limit.
+
+    Returns
+    -------
+    MetricResult
+        ``off_source_undulation`` in %.
+
+    Examples
+    --------
+    A 3 % additive undulation common to both halves, over white noise of 1 % per half:
+
+    >>> rng = np.random.default_rng(4)
+    >>> wave = np.linspace(1.55, 1.75, 852)
+    >>> common = 0.03 * np.sin(2 * np.pi * 15.0 * wave)
+    >>> a, b = (common + rng.normal(0.0, 0.01, wave.size) for _ in range(2))
+    >>> result = off_source_undulation(wave, a, b, to_aperture_jy=1.0, level_jy=1.0,
+    ...                                um_per_column=2.35e-4)
+    >>> bool(2.7 < result.value < 3.3), result.verdict
+    (True, 'fail')
+    >>> clean = off_source_undulation(wave, a - common, b - common, to_aperture_jy=1.0,
+    ...                               level_jy=1.0, um_per_column=2.35e-4)
+    >>> clean.verdict
+    'pass'
+    """
+    wave = np.asarray(wave_um, dtype=float)
+    a, b = (np.asarray(x, dtype=float) for x in (off_a, off_b))
+    factor = np.broadcast_to(np.asarray(to_aperture_jy, dtype=float), wave.shape)
+    ok = np.isfinite(wave) & np.isfinite(a) & np.isfinite(b) & np.isfinite(factor)
+    if ok.sum() < 32 or not (np.isfinite(level_jy) and level_jy > 0):
+        return MetricResult("NS-IFU03", "off_source_undulation", float("nan"), "%",
+                            threshold_percent,
+                            message="too few source-free samples (or no positive source level)")
+    span = np.flatnonzero(ok)
+    sl = slice(span[0], span[-1] + 1)
+    wave, a, b, factor = wave[sl], a[sl], b[sl], factor[sl]
+    signal = 0.5 * (a + b) * factor / level_jy
+    null = 0.5 * (a - b) * factor / level_jy
+    lo, hi = (f / float(um_per_column) for f in band_cycles_per_column)
+    span_um = float(np.ptp(wave))
+    lo = max(lo, 1.0 / span_um)  # no mode below one cycle over the spectrum
+    _, _, band_signal, _ = band_limited_amplitude(wave, signal, (lo, hi))
+    _, _, band_null, _ = band_limited_amplitude(wave, null, (lo, hi))
+    var_signal = float(np.mean(band_signal**2))
+    var_null = float(np.mean(band_null**2))
+    modes = max((hi - lo) * span_um, 1.0)
+    excess = max(var_signal - var_null, 0.0)
+    # the noise's share of both band variances and its cross term with the undulation
+    sigma_var = float(np.sqrt((4.0 * var_null**2 + 4.0 * excess * var_null) / modes))
+    amp = float(np.sqrt(2.0 * excess))
+    sigma = float(np.sqrt(amp**2 + 2.0 * sigma_var) - amp)
+    bias = float(nanmedian(signal) * 100.0)
+    noise = float(np.sqrt(2.0 * var_null) * 100.0)
+    detection = var_signal / var_null if var_null > 0 else float("inf")
+    return MetricResult(
+        "NS-IFU03", "off_source_undulation", amp * 100.0, "%", threshold_percent,
+        message=(f"{amp * 100:.2f} ± {sigma * 100:.2f} % additive undulation on the source-free "
+                 f"spaxels ({band_cycles_per_column[0]:.2g}-{band_cycles_per_column[1]:.2g} "
+                 f"cycles/column = {lo:.2g}-{hi:.2g} cycles/um; null-spectrum noise "
+                 f"{noise:.2f} %, power ratio {detection:.1f}), offset {bias:+.2f} % of the "
+                 "source flux"),
+        plot={"wavelength_um": wave, "residual": signal, "undulation": band_signal,
+              "null": null},
+        details={"bias_percent": bias, "noise_percent": noise, "power_ratio": detection},
+        uncertainty=sigma * 100.0,
+        evidence={"band_cycles_per_column": list(band_cycles_per_column),
+                  "band_cycles_per_um": [lo, hi], "samples": int(wave.size),
+                  "method": "source-free spaxels; noise from the two halves' difference"})
+
+
 def smooth_continuum(wave_um: np.ndarray, flux_jy: np.ndarray, *, line_width_um: float = 0.01,
                      degree: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """A continuum for spectra without truth: (line-cleaned flux, polynomial continuum).
