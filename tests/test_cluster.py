@@ -522,7 +522,11 @@ def test_build_plan_shares_intermediate_products_and_starts_long_chains_first(
     assert kinds.count("build") == len(specs)
     bright = [t for t in plan if t.kind == "simulate" and t.label == "bright_point_g395h"]
     assert len(bright) == 1  # shared by the fixed dataset and its NS-IFU01/02/05 defects
-    assert kinds.count("reference") == 1  # shared by the fixed dataset and its NS-IFU01 defect
+    # one per scene that has one (bright_point_g395h and the drift-free drift_point_g235m),
+    # shared by the fixed dataset and its NS-IFU01 defect
+    references = [t.label for t in plan if t.kind == "reference"]
+    assert sorted(references) == ["bright_point_g395h (reference cube)",
+                                  "drift_point_g235m (reference cube)"], references
     users = [t for t in plan if bright[0].key in t.deps]
     assert len(users) == 4
     keys = [t.key for t in plan]
@@ -559,3 +563,38 @@ def test_the_spaxel_scale_study_reuses_the_main_cube(tmp_path: Path) -> None:
         np.testing.assert_allclose(b[name], a[name], rtol=1e-12)
     with pytest.raises(ProcessingError, match="spaxel_arcsec"):
         extract_again(main, tmp_path / "bad", dataclasses.replace(study, spaxel_arcsec=0.2))
+
+
+def test_the_spaxel_scale_cubes_are_built_from_the_main_point_clouds(tmp_path: Path) -> None:
+    """The other spaxel scales of the NS-IFU02 study are cubes built again from the main
+    processing's point clouds (build_again): the same s3d and x1d as processing the exposures
+    again at that scale, without re-reading or re-calibrating them; a change that is not the
+    cube's or the extraction's is refused."""
+    import dataclasses
+
+    import numpy as np
+    from astropy.io import fits
+
+    from ifuqa.builds import simulate_scenario
+    from ifuqa.process.chain import ProcessingError, build_again, process
+    from ifuqa.process.config import ProcessingConfig
+    from ifuqa.scenario import load_scenario
+
+    sim = tmp_path / "sim"
+    simulate_scenario(load_scenario(_tiny(tmp_path)), sim)
+    config = ProcessingConfig(defects=frozenset(FAST))
+    main = process(sim, tmp_path / "main", config, keep_clouds=True)
+    study = dataclasses.replace(config, spaxel_arcsec=0.2, aperture_radius_arcsec=0.6)
+    full = process(sim, tmp_path / "full", study, exposure_products=False)
+    again = build_again(main, tmp_path / "again", study)
+    assert "calibrate" not in again.timings_s and "cube build" in again.timings_s
+    for ext in ("SCI", "ERR", "DQ", "WMAP"):
+        np.testing.assert_array_equal(fits.getdata(again.cube_file, ext),
+                                      fits.getdata(full.cube_file, ext))
+    a, b = fits.getdata(full.x1d_file, 1), fits.getdata(again.x1d_file, 1)
+    for name in ("WAVELENGTH", "FLUX", "FLUX_ERROR"):
+        np.testing.assert_array_equal(b[name], a[name])
+    for key in ("IFQ_FIX", "IFQ_SPAX"):
+        assert fits.getheader(again.cube_file)[key] == fits.getheader(full.cube_file)[key]
+    with pytest.raises(ProcessingError, match="defects"):
+        build_again(main, tmp_path / "bad", study.with_defects("NS-IFU02"))

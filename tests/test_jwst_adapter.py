@@ -392,6 +392,24 @@ def test_chunked_medfilt_equals_stcal_medfilt():
         np.testing.assert_array_equal(got, expected)
 
 
+def test_chunked_medfilt_fast_path_equals_stcal_medfilt():
+    """With sparse NaNs (as in rate images: a few DO_NOT_USE pixels) most windows take the
+    partial-sort path; values are still exactly stcal's, NaN windows, infinities and
+    single-precision input included."""
+    from stcal.outlier_detection.utils import medfilt
+
+    rng = np.random.default_rng(12)
+    for dtype in (np.float64, np.float32):
+        arr = np.abs(rng.normal(size=(211, 163))).astype(dtype)
+        arr[rng.random(arr.shape) < 0.001] = np.nan
+        arr[30:33, 40:70] = np.nan
+        arr[100, 5] = np.inf
+        for kern in ([7, 7], [3, 5], [1, 3]):
+            got = chunked_medfilt(arr, kern, rows_per_chunk=17)
+            np.testing.assert_array_equal(got, medfilt(arr, kern))
+            assert got.dtype == medfilt(arr, kern).dtype
+
+
 def test_outlier_detection_still_calls_a_median_filter_named_medfilt():
     """ifu_outlier_flags swaps jwst's module-level ``medfilt`` for the chunked one: that name
     must exist there (an API change would otherwise silently bypass the swap)."""

@@ -42,6 +42,13 @@ Running the checks
     power matrix and the check × defect dataset cross-talk grid in the terminal summary and the
     HTML report (see :mod:`ifuqa.verdicts.power`, :mod:`ifuqa._pytest.power_hooks`).
 
+Under pytest-xdist
+------------------
+With ``-n N`` (and no ``--dist``) the checks are handed out by dataset: each dataset's checks
+run on one worker, which makes its build, the longest builds first and no worker waiting for a
+simulation or reference cube another worker is making (see
+:mod:`ifuqa._pytest.xdist_schedule`). An explicit ``--dist`` mode is used as asked.
+
 Markers
 -------
 ``ns_ifu01`` … ``ns_ifu06`` select the checks of one known issue (``-m ns_ifu05``).
@@ -117,6 +124,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(config.stash[gate_hooks.gate_key], gate_hooks.PLUGIN_NAME)
     if config.pluginmanager.hasplugin("html") and getattr(config.option, "htmlpath", None):
         config.pluginmanager.register(HtmlReport(collector), "ifuqa-html")
+    if (getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
+            and options.active(config)):  # xdist controller: each dataset on one worker
+        from ifuqa._pytest.xdist_schedule import DatasetSchedulingPlugin
+
+        config.pluginmanager.register(DatasetSchedulingPlugin(config), "ifuqa-xdist")
     if config.getoption(options.OPTION_DASK) and not hasattr(config, "workerinput"):
         from ifuqa._pytest.build_hooks import DaskBuilds
 

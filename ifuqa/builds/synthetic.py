@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ifuqa.builds.simulation import simulate_scenario
-from ifuqa.process.chain import extract_again, process
+from ifuqa.process.chain import build_again, extract_again, process
 from ifuqa.process.config import ProcessingConfig
 from ifuqa.products.dataset import Dataset
 from ifuqa.scenario.load import load_scenario
@@ -264,7 +264,8 @@ def _build(spec: SyntheticSpec, folder: Path,
     clean_sim = (simulation_dir(spec, folder.parent, noiseless=True, timings=timings)
                  if spec.with_reference else None)
     cache = folder.parent / "stage-cache"
-    main = _process(sim, folder / "products", _config(spec), cache, timings)
+    main = _process(sim, folder / "products", _config(spec), cache, timings,
+                    keep_clouds=spec.with_scales)
     if clean_sim is not None:
         start = time.perf_counter()
         (folder / "reference-dir").write_text(str(_reference(spec, clean_sim, cache)))
@@ -277,9 +278,9 @@ def _build(spec: SyntheticSpec, folder: Path,
             if config == dataclasses.replace(main.config,
                                              aperture_radius_arcsec=SCALE_APERTURE_ARCSEC):
                 extract_again(main, folder / f"scale-{scale:g}", config)  # the same cube
-            else:
-                process(sim, folder / f"scale-{scale:g}", config, cache_dir=cache,
-                        exposure_products=False)
+            else:  # the same point clouds: only the cube is built again
+                build_again(main, folder / f"scale-{scale:g}", config)
+        main.clouds = []
         _add_time(timings, "spaxel scales", time.perf_counter() - start)
     (folder / "sim").write_text(str(sim))
 

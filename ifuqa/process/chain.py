@@ -42,7 +42,8 @@ from ifuqa.process.stages.trace_oversampling import fitted_summary, oversample_e
 from ifuqa.process.writers import copy_observation_meta, observation_stem, write_cal
 from ifuqa.util.fits_header import add_primary_keywords
 
-__all__ = ["ProcessingError", "ProcessingResult", "StageUnavailableError", "extract_again",
+__all__ = ["ProcessingError", "ProcessingResult", "StageUnavailableError", "build_again",
+           "extract_again",
            "process", "require_stages"]
 
 
@@ -110,6 +111,11 @@ class ProcessingResult:
     exposure_products: bool = True
     psf: object = None
     """The PSF model the extraction used (for :func:`extract_again`)."""
+    clouds: list = field(default_factory=list, repr=False)
+    """The exposures' point clouds, kept when :func:`process` is asked to (``keep_clouds``),
+    for :func:`build_again`."""
+    window: tuple[float, float] | None = None
+    rate_files: list[Path] = field(default_factory=list)
 
 
 @contextmanager
@@ -127,7 +133,7 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
             *, rate_files: Iterable[Path] | None = None,
             wavelength_range_um: tuple[float, float] | None = None,
             cache_dir: str | Path | None = None,
-            exposure_products: bool = True) -> ProcessingResult:
+            exposure_products: bool = True, keep_clouds: bool = False) -> ProcessingResult:
     """Run the chain on a folder of NIRSpec IFU rate files.
 
     Parameters
@@ -152,6 +158,9 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
         Write the per-exposure ``_nsclean`` and ``_cal`` files (default). False writes only
         the cube and the spectrum, for further processings of exposures whose exposure-level
         products another processing already wrote (≈ 130 MB per exposure).
+    keep_clouds : bool
+        Keep the exposures' point clouds in the result, so that :func:`build_again` can build
+        cubes at other spaxel scales from them without processing the exposures again.
 
     Returns
     -------
@@ -173,7 +182,8 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
     window = wavelength_range_um or exposures[0].band_um
     try:
         return _run(exposures, folder, out, config, window, result,
-                    StageCache(Path(cache_dir)) if cache_dir else None)
+                    StageCache(Path(cache_dir)) if cache_dir else None,
+                    keep_clouds=keep_clouds)
     finally:
         for exp in exposures:
             exp.model.close()
@@ -181,7 +191,7 @@ def process(input_dir: str | Path, out_dir: str | Path, config: ProcessingConfig
 
 def _run(exposures: list[RateExposure], folder: Path, out: Path, config: ProcessingConfig,
          window: tuple[float, float] | None, result: ProcessingResult,
-         cache: StageCache | None = None) -> ProcessingResult:
+         cache: StageCache | None = None, *, keep_clouds: bool = False) -> ProcessingResult:
     from stdatamodels.jwst.datamodels import dqflags
 
     first = exposures[0].model.meta.instrument
@@ -243,15 +253,26 @@ def _run(exposures: list[RateExposure], folder: Path, out: Path, config: Process
             clouds.append(point_cloud(pixmap, e.pointing, flux_img, err_img, good_img))
         del flux_img, err_img, good_img
 
+    if keep_clouds:
+        result.clouds, result.window = clouds, window
+        result.rate_files = [e.path for e in exposures]
+    _cube_and_spectrum(clouds, exposures[0], disperser, config, window, out, result)
+    return result
+
+
+def _cube_and_spectrum(clouds: list, first: RateExposure, disperser: object,
+                       config: ProcessingConfig, window: tuple[float, float] | None, out: Path,
+                       result: ProcessingResult, psf: object = None) -> None:
+    """Build the cube of the point clouds, write it and extract its spectrum (the end of the
+    chain, shared by :func:`process` and :func:`build_again`)."""
     with _stage(result, "cube build", jwst=True):
         grid = grid_for(clouds, spaxel_arcsec=config.spaxel_arcsec,
                         wave_step_um=config.wave_step_um, coord_system=config.coord_system,
                         wavelength_range_um=window, disperser=disperser)
         cube = build_cube(clouds, grid, weighting=config.weighting,
                           flux_units="MJy" if config.point_source_in_flux_density else "MJy/sr")
-    del clouds
-    copy_observation_meta(cube, exposures[0].model)
-    cube_path = out / f"{observation_stem(exposures[0].path)}_s3d.fits"
+    copy_observation_meta(cube, first.model)
+    cube_path = out / f"{observation_stem(first.path)}_s3d.fits"
     cube.meta.filename = cube_path.name
     with _stage(result, "write s3d"):
         cube.save(cube_path)
@@ -259,11 +280,75 @@ def _run(exposures: list[RateExposure], folder: Path, out: Path, config: Process
     result.cube_file = cube_path
 
     with _stage(result, "extract 1-D"):
-        psf = result.psf = load_psf(exposures[0].psf, disperser.wavelength_range_um)
-        result.x1d_file = _extract(cube, psf, config, out / f"{observation_stem(exposures[0].path)}"
+        if psf is None:
+            psf = load_psf(first.psf, disperser.wavelength_range_um)
+        result.psf = psf
+        result.x1d_file = _extract(cube, psf, config, out / f"{observation_stem(first.path)}"
                                    "_x1d.fits", result.trace_model)
     cube.close()
-    return result
+
+
+CUBE_FIELDS = frozenset({"spaxel_arcsec", "wave_step_um", "weighting", "coord_system"})
+"""Configuration fields that change the cube but not the exposures' point clouds."""
+
+EXTRACTION_FIELDS = frozenset({"aperture_radius_fwhm", "aperture_radius_arcsec",
+                               "background_annulus_fwhm", "center_xy", "brightest_spaxel"})
+"""Configuration fields that change only the 1-D extraction."""
+
+
+def _differing_fields(before: ProcessingConfig, config: ProcessingConfig) -> set[str]:
+    import dataclasses
+
+    return {f.name for f in dataclasses.fields(ProcessingConfig)
+            if getattr(before, f.name) != getattr(config, f.name)}
+
+
+def build_again(result: ProcessingResult, out_dir: str | Path,
+                config: ProcessingConfig) -> ProcessingResult:
+    """Build the cube of an earlier :func:`process` (run with ``keep_clouds=True``) again from
+    its point clouds, with other cube settings (spaxel scale, wavelength step, weighting,
+    orientation) and extraction settings, and extract it; the exposures are not processed
+    again. The products are those :func:`process` with ``config`` and
+    ``exposure_products=False`` writes.
+
+    Parameters
+    ----------
+    result : ProcessingResult
+        The earlier processing, with its point clouds.
+    out_dir : path
+        Where the new ``_s3d`` and ``_x1d`` go.
+    config : ProcessingConfig
+        The earlier configuration with other cube or extraction settings.
+
+    Returns
+    -------
+    ProcessingResult
+        The new products and the time spent.
+
+    Raises
+    ------
+    ProcessingError
+        When ``config`` changes more than the cube and the extraction, or the result kept no
+        point clouds.
+    """
+    before = result.config or ProcessingConfig()
+    other = _differing_fields(before, config) - CUBE_FIELDS - EXTRACTION_FIELDS
+    if other or not result.clouds:
+        raise ProcessingError(f"build_again: {sorted(other) or 'no point clouds kept'}; run "
+                              "process() instead")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    again = ProcessingResult(out, config=config, exposure_products=False,
+                             trace_model=list(result.trace_model))
+    first = open_rate(result.rate_files[0])
+    try:
+        instrument = first.model.meta.instrument
+        _cube_and_spectrum(result.clouds, first, get_disperser(instrument.grating,
+                                                               instrument.filter),
+                           config, result.window, out, again, psf=result.psf)
+    finally:
+        first.model.close()
+    return again
 
 
 def _extract(cube: object, psf: object, config: ProcessingConfig, x1d_path: Path,
