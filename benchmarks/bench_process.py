@@ -1,9 +1,10 @@
 """Benchmark of the processing chain (issue: processing chain with the fixes).
 
 Target: the full chain for the 4-dither G395H point-source scenario over the full band on both
-detectors — render, clean (NSClean), outliers (jwst IFU method), drizzle cube at 0.1", extract —
-in ≤ 120 s on 2 cores with peak memory ≤ 6 GiB. Reports the time per stage and the share spent
-inside jwst's own code (the NSClean fit, the outlier statistic, the cube_build C kernels).
+detectors — render, clean (jwst clean_flicker_noise), outliers (jwst IFU method), drizzle cube
+at 0.1", extract — in ≤ 120 s on 2 cores with peak memory ≤ 6 GiB. Reports the time per stage
+and the share spent inside jwst's own code (the clean_flicker_noise fit, the outlier statistic,
+the cube_build C kernels).
 
 Run: ``python -m benchmarks.bench_process`` (writes ``reports/bench_process.json``).
 """

@@ -115,9 +115,10 @@ def catalogue_spec(scenario: str, *, defects: tuple[str, ...] = ()) -> Synthetic
     return SyntheticSpec(scenario, defects=tuple(defects), **_extras_for(load_scenario(scenario)))
 
 
-BUILD_FORMAT = 8
+BUILD_FORMAT = 9
 """Bumped whenever simulated or processed products change, so that cached builds are redone
-(8: builds use one BLAS thread, see :func:`one_blas_thread`)."""
+(8: builds use one BLAS thread, see :func:`one_blas_thread`; 9: rate files carry the detectors'
+read directions and 1/f cleaning is jwst's CleanFlickerNoiseStep with its defaults)."""
 
 
 def one_blas_thread() -> threadpool_limits:

@@ -125,6 +125,11 @@ def _wiggle_on(wave: np.ndarray, values: np.ndarray, reference: np.ndarray | Non
     else:
         result = wiggle_amplitude(wave, values, reference, columns=columns,
                                   band_cycles_per_column=band, **kwargs)
+    if result.details.get("modes", 1) < 1:
+        lo, hi = float(np.nanmin(wave)), float(np.nanmax(wave))
+        raise NotApplicable(f"the spectrum ({lo:.3f}-{hi:.3f} um) spans less than one period of "
+                            "the disperser's wiggle band: a wiggle there cannot be told from "
+                            "the continuum")
     result.evidence.update(evidence)
     return result
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ifuqa import __version__
 from ifuqa.instrument.layout import DetectorPixelMap
+from ifuqa.metrics.banding import HOLD_OUT_BLOCK
 from ifuqa.process.config import ProcessingConfig
 from ifuqa.process.provenance import processing_keywords
 from ifuqa.process.rate_inputs import RateExposure
@@ -50,9 +51,10 @@ def write_cleaned_rate(path: Path, exposure: RateExposure, data: np.ndarray,
     model.data = data.astype(np.float32)
     model.meta.filename = path.name
     model.meta.cal_step.nsclean = "COMPLETE"
+    model.meta.cal_step.clean_flicker_noise = "COMPLETE"
     model.save(path)
     model.close()
-    add_primary_keywords(path, processing_keywords(config))
+    add_primary_keywords(path, {**processing_keywords(config), "IFQ_HOLD": HOLD_OUT_BLOCK})
 
 
 def write_cal(path: Path, exposure: RateExposure, pixmap: DetectorPixelMap, cal: np.ndarray,

@@ -141,6 +141,10 @@ def write_rate(path: Path, scenario: Scenario, plan: ExposurePlan, rate_e: np.nd
     meta.observation.date = "2026-01-01"
     meta.observation.exposure_number = str(plan.exposure)
     meta.subarray.name = "FULL"
+    meta.subarray.xstart = meta.subarray.ystart = 1
+    meta.subarray.xsize = meta.subarray.ysize = 2048
+    # read directions of NIRSpec's detectors in DMS orientation (as in every rate file)
+    meta.subarray.fastaxis, meta.subarray.slowaxis = (2, 1) if plan.detector == "NRS1" else (-2, -1)
     meta.aperture.name = "NRS_FULL_IFU"
     meta.dither.position_number = plan.exposure
     meta.dither.total_points = len(scenario.dithers)

@@ -128,7 +128,7 @@ DEFAULTS: dict[str, Tolerance] = {
         0.1, 0.05, "%", "a fraction of a percent of flux between spaxel scales"),
     # NS-IFU03 — 1/f noise
     "ns_ifu03.banding_residual_ratio": Tolerance(
-        0.01, 0.05, "", "a twentieth of the 0.2 threshold on residual/initial banding"),
+        0.025, 0.05, "", "a twentieth of the 0.5 threshold on residual/initial banding"),
     "ns_ifu03.banding_amplitude": Tolerance(
         0.0, 0.05, "", "5 % of the banding level (its unit depends on the image)"),
     "ns_ifu03.undulation_amplitude": Tolerance(
