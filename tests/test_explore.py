@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ifuqa.builds.exploration import PROFILES, exploration_spec, full_chain_scenario
+from ifuqa.builds.exploration import (
+    NSCLEAN_RESIDUAL,
+    PROFILES,
+    exploration_spec,
+    full_chain_scenario,
+)
 from ifuqa.evaluate.shipped_checks import checks_dir, issue_checks, run_checks
 from ifuqa.explore.search import database_key, explore_issue, issue_strategy, replay
 from ifuqa.explore.steering import closeness
@@ -116,7 +121,8 @@ def test_profiles_draw_fast_scenes_that_keep_the_issue_physics(issue: str,
         if issue == "NS-IFU03":
             assert scenario.noise.one_over_f == 1.0 and spec.options == ()
         else:
-            assert scenario.noise.one_over_f == 0.14 and spec.options == (("clean", False),)
+            assert scenario.noise.one_over_f == NSCLEAN_RESIDUAL
+            assert spec.options == (("clean", False),)
             full = full_chain_scenario(scenario, profile)
             assert full.noise.one_over_f == pytest.approx(1.0)
         assert spec.with_reference == (issue == "NS-IFU01")
@@ -155,7 +161,7 @@ def test_the_minimal_scene_reproduces(ns_ifu04_defect_search, cache: Path,
     toml = folder / "minimal.toml"
     scenario = load_scenario(toml)
     assert scenario.name == result.minimal.name
-    assert tomllib.loads(toml.read_text())["noise"]["one_over_f"] == 0.14
+    assert tomllib.loads(toml.read_text())["noise"]["one_over_f"] == NSCLEAN_RESIDUAL
     again = replay(scenario, "NS-IFU04", cache_root=cache, checks_dir=checks_dir(),
                    defects=("NS-IFU04",))
     assert [(r.check, r.metric, r.verdict) for r in again.records] == \
