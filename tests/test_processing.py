@@ -80,19 +80,31 @@ def test_flux_density_defect_scales_with_spaxel_area(noiseless_bright, tmp_path)
     assert 1.03 < medians[0.1] < 1.2, medians
 
 
-def test_cleaning_lowers_banding_fivefold(pytestconfig):
+def test_cleaning_removes_most_banding_out_of_sample(pytestconfig):
+    """CleanFlickerNoiseStep (jwst defaults, ifuqa's user mask with the odd 64-row blocks held
+    out) at least halves the banding over the unilluminated pixels (measured 2.5x) and, on the
+    held-out rows alone, leaves less than half of it above the white-noise floor (the banding
+    check: 0.37-0.43 on the catalogue); the cleaned rate records the held-out block size."""
+    from astropy.io import fits
     from stdatamodels.jwst import datamodels
 
+    from ifuqa.evaluate import ns_ifu03
     from ifuqa.instrument import get_disperser
     from ifuqa.instrument.layout import unilluminated_mask
-    from ifuqa.metrics.banding import banding_amplitude
+    from ifuqa.metrics.banding import HOLD_OUT_BLOCK, banding_amplitude
+    from ifuqa.verdicts.thresholds import Thresholds
 
     dataset = build(pytestconfig, SyntheticSpec("faint_point_g140h_nrs2", with_reference=False))
     with datamodels.open(dataset.rate[0]) as raw, datamodels.open(dataset.cleaned[0]) as clean:
         mask = unilluminated_mask(get_disperser("G140H", "F100LP"), raw.meta.instrument.detector)
         before = banding_amplitude(np.asarray(raw.data, float), mask)
         after = banding_amplitude(np.asarray(clean.data, float), mask)
-    assert after <= before / 5, (before, after)
+        assert clean.meta.cal_step.clean_flicker_noise == "COMPLETE"
+    assert after <= before / 2, (before, after)
+    assert fits.getval(dataset.cleaned[0], "IFQ_HOLD") == HOLD_OUT_BLOCK
+    result = ns_ifu03.banding(dataset, Thresholds.defaults())
+    assert result.verdict == "pass" and 0.1 < result.value < 0.5, result.describe()
+    assert "held out" in result.message, result.message
 
 
 RAMPS = "cosmic_rays_g395h_ramps"
