@@ -189,6 +189,11 @@ def test_clean_flicker_noise_step_removes_banding_on_held_out_pixels(fit_method:
     before = np.array(model.data)
     cleaned = clean_flicker_noise_step(model, fit_mask, fit_method=fit_method)
     np.testing.assert_array_equal(model.data, before)
+    # an image handed in as ``data`` is cleaned in the Step's own copy of the model
+    blank = _rate_model(np.zeros_like(img))
+    np.testing.assert_array_equal(
+        clean_flicker_noise_step(blank, fit_mask, fit_method=fit_method, data=img), cleaned)
+    assert not np.any(blank.data)
     injected = float(np.std(np.nanmedian(np.where(held_out, img, np.nan), axis=0)[8:-8]))
     residual = float(np.std(np.nanmedian(np.where(held_out, cleaned, np.nan), axis=0)[8:-8]))
     assert injected > 2.0

@@ -186,6 +186,7 @@ def dither_positions(dataset: Any) -> tuple[int | None, str]:
     source : str
         Which header it was read from, for the record.
     """
+    from ifuqa.products.applicability import read_header
     from ifuqa.products.probe import probe_fits
 
     numbers = set()
@@ -198,7 +199,7 @@ def dither_positions(dataset: Any) -> tuple[int | None, str]:
     if numbers:
         return len(numbers), f"PATT_NUM of the {len(dataset.cal)} cal files"
     for path in dataset.s3d[:1]:
-        value = probe_fits(Path(path))[0].get("NUMDTHPT")
-        if value is not None:
-            return int(value), f"NUMDTHPT of {Path(path).name}"
+        points = read_header(Path(path)).dither_points
+        if points is not None:
+            return points, f"NUMDTHPT of {Path(path).name}"
     return None, "neither PATT_NUM (cal files) nor NUMDTHPT (s3d) recorded"

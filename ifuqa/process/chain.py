@@ -385,18 +385,12 @@ def extract_again(result: ProcessingResult, out_dir: str | Path,
     ProcessingResult
         The new products and the time spent.
     """
-    import dataclasses
-
     from stdatamodels.jwst.datamodels import IFUCubeModel
 
-    extraction_fields = {"aperture_radius_fwhm", "aperture_radius_arcsec",
-                         "background_annulus_fwhm", "center_xy", "brightest_spaxel"}
-    before = result.config or ProcessingConfig()
-    differs = {f.name for f in dataclasses.fields(ProcessingConfig)
-               if getattr(before, f.name) != getattr(config, f.name)}
-    if differs - extraction_fields or result.cube_file is None:
-        raise ProcessingError(f"extract_again: {sorted(differs - extraction_fields)} change the "
-                              "cube; run process() instead")
+    other = _differing_fields(result.config or ProcessingConfig(), config) - EXTRACTION_FIELDS
+    if other or result.cube_file is None:
+        raise ProcessingError(f"extract_again: {sorted(other)} change the cube; run process() "
+                              "instead")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     again = ProcessingResult(out, config=config, exposure_products=False,

@@ -173,6 +173,7 @@ STEP_PARAMETERS = ("fit_method", "background_method", "user_mask", "skip")
 
 def clean_flicker_noise_step(model: object, mask: ArrayLike, *, fit_method: str = "median",
                              background_method: str | None = "median",
+                             data: ArrayLike | None = None,
                              work_dir: str | None = None) -> NDArray[np.float32]:
     """Clean a rate image of 1/f noise with jwst's ``CleanFlickerNoiseStep`` itself.
 
@@ -192,6 +193,9 @@ def clean_flicker_noise_step(model: object, mask: ArrayLike, *, fit_method: str 
         The Step's noise fit: a median along the slow axis, or NSClean's Fourier fit.
     background_method : {"median", "model", None}
         The Step's background fit before the noise fit.
+    data : array_like, optional
+        The rate image to clean in place of ``model.data`` (e.g. one an earlier stage changed);
+        it goes into the Step's own copy of the model.
     work_dir : str, optional
         Where the mask file is written (a temporary folder by default).
 
@@ -217,8 +221,9 @@ def clean_flicker_noise_step(model: object, mask: ArrayLike, *, fit_method: str 
         raise ValueError(f"{name}: no SLOWAXIS keyword; jwst's clean_flicker_noise needs the "
                          "detector's read direction")
     fit = np.asarray(mask, dtype=bool)
-    if fit.shape != np.shape(model.data):
-        raise ValueError(f"{name}: mask {fit.shape} and image {np.shape(model.data)} differ")
+    shape = np.shape(model.data if data is None else data)
+    if fit.shape != shape:
+        raise ValueError(f"{name}: mask {fit.shape} and image {shape} differ")
     with tempfile.TemporaryDirectory(dir=work_dir) as folder:
         mask_path = Path(folder) / "ifuqa_flicker_mask.fits"
         with datamodels.ImageModel(data=fit.astype(np.float32)) as mask_model:
@@ -226,7 +231,10 @@ def clean_flicker_noise_step(model: object, mask: ArrayLike, *, fit_method: str 
         step = CleanFlickerNoiseStep(skip=False, fit_method=fit_method,
                                      background_method=background_method,
                                      user_mask=str(mask_path))
-        with step.run(model.copy()) as result:
+        work = model.copy()
+        if data is not None:
+            work.data = np.asarray(data, dtype=np.float32)
+        with step.run(work) as result:
             if result.meta.cal_step.clean_flicker_noise != "COMPLETE":
                 raise ValueError(f"{name}: jwst's clean_flicker_noise skipped the exposure")
             return np.array(result.data, dtype=np.float32)

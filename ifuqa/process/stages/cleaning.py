@@ -79,12 +79,8 @@ def clean_exposures(exposures: list[RateExposure], data: dict[Path, np.ndarray],
             data[e.path] = hit["cleaned"].astype(np.float64)
         else:
             with timer("clean (clean_flicker_noise)"):
-                model = e.model.copy()
-                model.data = data[e.path].astype(np.float32)
-                try:
-                    cleaned = clean_flicker_noise_step(model, mask, fit_method=FLICKER_FIT)
-                finally:
-                    model.close()
+                cleaned = clean_flicker_noise_step(e.model, mask, fit_method=FLICKER_FIT,
+                                                   data=data[e.path])
                 data[e.path] = cleaned.astype(np.float64)
             if cache:
                 cache.save(key, cleaned=cleaned)
