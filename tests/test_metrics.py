@@ -183,8 +183,15 @@ def test_detector_metrics() -> None:
     flagged[21, :5] = True
     frac = core_flag_fraction(flagged, signal)
     assert frac.value == pytest.approx(5 / 150 * 100)
+    # counting uncertainty: 5 of 150 is 3.3 +- 1.5 %, not decidable against a 1 % limit
+    assert frac.uncertainty == pytest.approx(1.5, abs=0.1) and frac.verdict == "undecided"
     recall = injected_outlier_recall(flagged, np.where(flagged, 100.0, 0.0), np.ones((50, 50)))
-    assert recall.value == 100.0 and recall.passed
+    # five artefacts, all caught: 100 % but +- 10 %, which cannot show >= 90 %
+    assert recall.value == 100.0 and recall.verdict == "undecided"
+    many = np.zeros((50, 50), dtype=bool)
+    many[10:40, 10:20] = True  # 300 artefacts, all caught
+    recall = injected_outlier_recall(many, np.where(many, 100.0, 0.0), np.ones((50, 50)))
+    assert recall.value == 100.0 and recall.uncertainty < 0.5 and recall.passed
 
 
 # ------------------------------------------------------------------ NS-IFU03

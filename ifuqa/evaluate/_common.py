@@ -16,9 +16,28 @@ from ifuqa.util.stats import nanmean, nanmedian
 from ifuqa.verdicts.thresholds import Limit
 
 __all__ = ["MAX_FLAGGED_FRACTION", "MIN_DETECTION_SNR", "SourceDetection",
-           "apparent_source_position", "cube_fwhm", "detect_source", "dither_positions",
-           "fwhm_arcsec", "limit_for",
+           "aperture_pixels", "apparent_source_position", "cube_fwhm", "detect_source",
+           "dither_positions", "fwhm_arcsec", "limit_for",
            "the_cube", "the_spectrum", "true_spectrum", "usable_spectrum"]
+
+
+def aperture_pixels(x1d: Path, n_planes: int) -> np.ndarray:
+    """The extraction aperture's area per plane (spaxels; the x1d's NPIXELS column), or
+    NotApplicable when the x1d does not record it or was not extracted from an
+    ``n_planes``-plane cube."""
+    from astropy.io import fits
+
+    with fits.open(x1d) as hdul:
+        table = hdul[1].data
+        names = [n.upper() for n in table.columns.names]
+        if "NPIXELS" not in names:
+            raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
+                                "extracted is unknown")
+        npix = np.asarray(table["NPIXELS"], dtype=float)
+    if npix.size != n_planes:
+        raise NotApplicable(f"{x1d.name} has {npix.size} rows, its cube {n_planes} planes: the "
+                            "x1d was not extracted from this cube")
+    return npix
 
 
 def the_cube(paths: list[Path]) -> Cube:

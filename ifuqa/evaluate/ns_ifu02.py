@@ -6,24 +6,29 @@ Metrics: extracted/true flux across the band (synthetic), the spread of that rat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import the_spectrum, true_spectrum
+from ifuqa.evaluate._common import aperture_pixels, cube_fwhm, the_spectrum, true_spectrum
+from ifuqa.metrics.noise_calibration import aperture_noise_factor, circular_aperture_sums
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import flux_ratio, flux_scale_dependence
-from ifuqa.products import read_spectrum
+from ifuqa.products import read_cube, read_spectrum
 from ifuqa.simulate.truth import Truth
-from ifuqa.util.stats import mad_std_about_zero, nanmedian
 
 if TYPE_CHECKING:
     from ifuqa.products import Spectrum
     from ifuqa.products.dataset import Dataset
     from ifuqa.verdicts.thresholds import Thresholds
 
-__all__ = ["flux_against_truth", "flux_vs_spaxel_scale"]
+__all__ = ["NOISE_MARGIN_FWHM", "flux_against_truth", "flux_vs_spaxel_scale"]
+
+NOISE_MARGIN_FWHM = 2.0
+"""Source-free apertures for the noise calibration lie beyond the extraction aperture by this
+many PSF FWHM (the PSF's far wings change slowly with wavelength and are fitted out)."""
 
 
 def _point(truth: Truth) -> None:
@@ -31,46 +36,59 @@ def _point(truth: Truth) -> None:
         raise NotApplicable("flux conservation is defined for a point source")
 
 
+def _correlated_noise(cube_path: Path, spec: Spectrum) -> tuple[np.ndarray | None,
+                                                                  dict[str, Any]]:
+    """The variance per x1d sample (Jy²) that the x1d's error column leaves out, measured on
+    the cube's source-free spaxels
+    (:func:`ifuqa.metrics.noise_calibration.aperture_noise_factor`), and the evidence; (None,
+    why) when it cannot be measured."""
+    cube = read_cube(cube_path)
+    data, err = np.asarray(cube.data, dtype=float), np.asarray(cube.err, dtype=float)
+    n_planes = data.shape[0]
+    try:
+        npix = aperture_pixels(spec.path, n_planes)
+    except NotApplicable as exc:
+        return None, {"noise_calibration": str(exc)}
+    if spec.extraction_xy is None:
+        return None, {"noise_calibration": f"{spec.path.name} does not record its extraction "
+                                           "centre"}
+    radius = float(np.sqrt(np.nanmax(npix) / np.pi))
+    margin = NOISE_MARGIN_FWHM * float(np.nanmax(cube_fwhm(cube))) / cube.spaxel_arcsec
+    cal = aperture_noise_factor(data, err, spec.extraction_xy, radius, radius + margin)
+    if not np.isfinite(cal.factor):
+        return None, {"noise_calibration": f"{cal.apertures} source-free apertures of "
+                                           f"{radius:.1f} spaxels in {cube_path.name}"}
+    predicted = np.mean([circular_aperture_sums(data, err, c, radius)[1] for c in cal.centres],
+                        axis=0)
+    source, _ = circular_aperture_sums(data, err, spec.extraction_xy, radius)
+    planes = np.isfinite(spec.flux_jy) & (source != 0)
+    if not planes.any() or np.sum(source[planes]) == 0:
+        return None, {"noise_calibration": "no flux in the extraction aperture"}
+    jy_per_unit = float(np.sum(spec.flux_jy[planes]) / np.sum(source[planes]))
+    excess = max(cal.factor**2 - 1.0, 0.0) * predicted * jy_per_unit**2
+    return excess, {**cal.evidence, "noise_cube": cube_path.name}
+
+
 def flux_against_truth(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
-    """Extracted / true flux of the point source across the band."""
+    """Extracted / true flux of the point source across the band.
+
+    Each wavelength bin's ratio carries the x1d's error column plus the correlated noise the
+    error column leaves out, measured on the cube's source-free spaxels — information
+    independent of the ratio under test, whose own scatter is never used (a defect that
+    changes the flux with wavelength would otherwise widen its own error bar)."""
     if not dataset.synthetic:
         raise NotApplicable("needs the true spectrum (synthetic data)")
     _point(dataset.truth)
     spec = the_spectrum(dataset.x1d)
     wave, flux, resolving = true_spectrum(dataset.truth)
-    threshold = thresholds["ns_ifu02.flux_ratio_deviation"]
-    noise = _bin_noise_percent(spec, wave, flux)
-    if noise * 3 > threshold:
-        raise NotApplicable(f"spectrum too noisy to test flux to {threshold:g} %: statistical "
-                            f"uncertainty {noise:.2f} % per wavelength bin")
+    extra, evidence = (_correlated_noise(dataset.s3d[0], spec) if dataset.s3d
+                       else (None, {"noise_calibration": "no cube"}))
     result = flux_ratio(spec.wavelength_um, spec.flux_jy, wave, flux,
-                        resolving_power=resolving, threshold_percent=threshold)
-    result.details["bin_noise_percent"] = noise
+                        resolving_power=resolving,
+                        threshold_percent=thresholds["ns_ifu02.flux_ratio_deviation"],
+                        flux_error_jy=spec.error_jy, extra_variance_jy2=extra)
+    result.evidence.update(evidence)
     return result
-
-
-def _bin_noise_percent(spec: Spectrum, wave: np.ndarray, flux: np.ndarray,
-                       n_bins: int = 20) -> float:
-    """Median statistical uncertainty (%) of the binned extracted/true ratio."""
-    ref = np.interp(spec.wavelength_um, wave, flux)
-    ok = np.isfinite(spec.flux_jy) & np.isfinite(spec.error_jy)
-    if not ok.any():
-        return float("inf")
-    edges = np.linspace(spec.wavelength_um[ok].min(), spec.wavelength_um[ok].max(), n_bins + 1)
-    index = np.clip(np.digitize(spec.wavelength_um[ok], edges) - 1, 0, n_bins - 1)
-    var = np.bincount(index, spec.error_jy[ok] ** 2, n_bins)
-    tot = np.bincount(index, ref[ok], n_bins)
-    num = np.bincount(index, spec.flux_jy[ok], n_bins)
-    with np.errstate(all="ignore"):
-        propagated = float(nanmedian(np.sqrt(var) / tot) * 100.0)
-        ratio = num / tot
-    # empirical: bin-to-bin scatter of the ratio about a straight line (errors propagated
-    # through cube building ignore the correlations it introduces)
-    x = np.arange(n_bins)
-    good = np.isfinite(ratio)
-    resid = ratio[good] - np.polyval(np.polyfit(x[good], ratio[good], 1), x[good])
-    empirical = float(mad_std_about_zero(resid) * 100.0)
-    return max(propagated, empirical)
 
 
 def flux_vs_spaxel_scale(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
@@ -81,14 +99,25 @@ def flux_vs_spaxel_scale(dataset: Dataset, thresholds: Thresholds) -> MetricResu
     if len(dataset.scale_x1d) < 2:
         raise NotApplicable("the dataset was not processed at several spaxel scales")
     wave, flux, resolving = true_spectrum(dataset.truth)
-    ratios, binned = {}, {}
+    ratios, binned, sigmas, noise = {}, {}, {}, {}
     for scale, path in sorted(dataset.scale_x1d.items()):
         spec = read_spectrum(path)
-        r = flux_ratio(spec.wavelength_um, spec.flux_jy, wave, flux, resolving_power=resolving)
+        # the scale's own cube beside its x1d; the main cube for the scale it was built at
+        cube = path.with_name(path.name.replace("_x1d.fits", "_s3d.fits"))
+        cube = cube if cube.is_file() else (dataset.s3d[0] if dataset.s3d else None)
+        extra, evidence = (_correlated_noise(cube, spec) if cube is not None
+                           else (None, {"noise_calibration": "no cube for this scale"}))
+        r = flux_ratio(spec.wavelength_um, spec.flux_jy, wave, flux, resolving_power=resolving,
+                       flux_error_jy=spec.error_jy, extra_variance_jy2=extra)
         ratios[scale] = r.details.get("median_ratio", float("nan"))
         binned[scale] = (r.plot.get("bin_wavelength_um"), r.plot.get("bin_ratio"))
+        sigmas[scale] = r.details.get("median_ratio_sigma", float("nan"))
+        noise[f"{scale:g}"] = evidence
     if not all(np.isfinite(list(ratios.values()))):
         raise NotApplicable("a spaxel-scale extraction has no valid flux")
-    return flux_scale_dependence(ratios,
-                                 threshold_percent=thresholds["ns_ifu02.flux_vs_spaxel_scale"],
-                                 binned_by_scale=binned)
+    result = flux_scale_dependence(
+        ratios, threshold_percent=thresholds["ns_ifu02.flux_vs_spaxel_scale"],
+        binned_by_scale=binned,
+        sigma_by_scale=sigmas if all(np.isfinite(list(sigmas.values()))) else None)
+    result.evidence["noise_by_scale"] = noise
+    return result

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import cube_fwhm, the_cube, the_spectrum, usable_spectrum
+from ifuqa.evaluate._common import (
+    aperture_pixels,
+    cube_fwhm,
+    the_cube,
+    the_spectrum,
+    usable_spectrum,
+)
 from ifuqa.metrics.banding import banding_reduction, held_out_rows
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import (
@@ -219,23 +225,6 @@ MIN_HALF_SPAXELS = 20
 """Each half of the source-free spaxels needs at least this many spaxels."""
 
 
-def _aperture_pixels(x1d: Path, n_planes: int) -> np.ndarray:
-    """The extraction aperture's area per plane (spaxels; the x1d's NPIXELS column)."""
-    from astropy.io import fits
-
-    with fits.open(x1d) as hdul:
-        table = hdul[1].data
-        names = [n.upper() for n in table.columns.names]
-        if "NPIXELS" not in names:
-            raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
-                                "extracted is unknown")
-        npix = np.asarray(table["NPIXELS"], dtype=float)
-    if npix.size != n_planes:
-        raise NotApplicable(f"{x1d.name} has {npix.size} rows, its cube {n_planes} planes: the "
-                            "x1d was not extracted from this cube")
-    return npix
-
-
 def off_source(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """The additive (1/f) undulation the x1d's aperture collects, measured where the cube has
     no source (:func:`ifuqa.metrics.spectra.off_source_undulation`): the mean spectrum of the
@@ -254,7 +243,7 @@ def off_source(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
                             "source-free spaxels to measure additive residuals on")
     data = np.asarray(cube.data, dtype=float)
     n, ny, nx = data.shape
-    npix = _aperture_pixels(spec.path, n)
+    npix = aperture_pixels(spec.path, n)
     if spec.extraction_xy is None:
         raise NotApplicable(f"{spec.path.name} does not record its extraction centre "
                             "(EXTR_X/EXTR_Y)")
