@@ -32,9 +32,18 @@ from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
 from ifuqa.metrics.result import MetricResult
 from ifuqa.products import read_cube
 from ifuqa.products.discovery import product_stem
-from ifuqa.simulate.truth import artefact_model, read_artefact_truth
+from ifuqa.products.images import read_images
+from ifuqa.simulate.truth import (
+    ArtefactTruth,
+    artefact_model,
+    artefact_truth_path,
+    read_artefact_truth,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from ifuqa.products.dataset import Dataset
     from ifuqa.verdicts.thresholds import Thresholds
 
@@ -55,7 +64,8 @@ the NS-IFU05 defect dataset of ``bright_point_g395h`` where jwst's outlier detec
 exposure and flags nothing: 14.7 ± 0.6 %). With fewer than 4 positions it enters the hole's
 uncertainty as a systematic term, a dent anywhere in [0, 16.8] %: sigma = 16.8 / sqrt(12)."""
 
-__all__ = ["core_flags", "cosmic_ray_flags", "hole", "peak_depth", "residual_cosmic_ray_flags",
+__all__ = ["TRUTH_CACHE", "TruthOfLastDataset", "artefact_truth", "core_flags",
+           "cosmic_ray_flags", "exposure_flags", "hole", "peak_depth", "residual_cosmic_ray_flags",
            "warm_pixel_flags"]
 
 
@@ -129,12 +139,38 @@ def _fill_flagged(values: np.ndarray, flagged: np.ndarray) -> np.ndarray:
     return out
 
 
-def _flags_and_rates(dataset: Dataset, *, use_rates: bool = True,
-                     flags: tuple[str, ...] = ("OUTLIER",)) -> list[tuple[Any, ...]]:
-    """(stem, flagged, signal, noise) per exposure: pixels whose cal DQ has any of ``flags``,
-    and the signal of the rate image when the dataset has it, else the cal image itself
-    (outliers set to NaN filled from their neighbours)."""
-    from stdatamodels.jwst import datamodels
+def exposure_flags(dataset: Dataset, *, use_rates: bool = True,
+                   flags: tuple[str, ...] = ("OUTLIER",)) -> Iterator[tuple[Any, ...]]:
+    """The flags and signal of each exposure, as NS-IFU01's flag checks use them.
+
+    Only the extensions used are read (:func:`ifuqa.products.images.read_images`: the cal's
+    DQ, the rate's SCI and ERR; the cal's SCI and ERR when there is no rate), not whole
+    datamodels: the arrays are the datamodels' (``model.dq``, ``model.data``, ``model.err``).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Its cal (or crf) files, and rate files matched to them by product stem.
+    use_rates : bool
+        Take the signal from the rate file of the same stem when there is one; else (or when
+        False) from the cal image, its outliers (set to NaN by the pipeline) filled from their
+        neighbours.
+    flags : tuple of str
+        DQ flag names (:data:`stdatamodels.jwst.datamodels.dqflags.pixel`) that count as
+        flagged.
+
+    Yields
+    ------
+    (str, numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Product stem, pixels with any of ``flags`` (bool), signal and noise (float).
+
+    Raises
+    ------
+    NotApplicable
+        The dataset has no cal/crf files.
+    ProductError
+        A file is missing, truncated, corrupt or lacks an extension (naming it).
+    """
     from stdatamodels.jwst.datamodels import dqflags
 
     if not dataset.cal:
@@ -146,26 +182,84 @@ def _flags_and_rates(dataset: Dataset, *, use_rates: bool = True,
     rates = {product_stem(p): p for p in dataset.rate} if use_rates else {}
     for cal in dataset.cal:
         stem = product_stem(cal)
-        with datamodels.open(cal) as model:
-            dq = np.asarray(model.dq)
-            flagged = (dq & bits) > 0
-            outliers = (dq & outlier) > 0
-            if stem not in rates:
-                signal = _fill_flagged(np.asarray(model.data, dtype=float), outliers)
-                noise = _fill_flagged(np.asarray(model.err, dtype=float), outliers)
+        images = read_images(cal, ("DQ",) if stem in rates else ("SCI", "ERR", "DQ"))
+        dq = images["DQ"]
+        flagged = (dq & bits) > 0
         if stem in rates:
-            with datamodels.open(rates[stem]) as model:
-                signal = np.asarray(model.data, dtype=float)
-                noise = np.asarray(model.err, dtype=float)
+            rate = read_images(rates[stem], ("SCI", "ERR"))
+            signal = np.asarray(rate["SCI"], dtype=float)
+            noise = np.asarray(rate["ERR"], dtype=float)
+        else:
+            outliers = (dq & outlier) > 0
+            signal = _fill_flagged(np.asarray(images["SCI"], dtype=float), outliers)
+            noise = _fill_flagged(np.asarray(images["ERR"], dtype=float), outliers)
         yield stem, flagged, signal, noise
+
+
+class TruthOfLastDataset:
+    """The artefact truth of the exposures of the last truth folder asked for, read once.
+
+    NS-IFU01's flag checks of one dataset (core flags, warm-pixel and cosmic-ray recall) run one
+    after the other (also under xdist, which hands a worker all the checks of a dataset) and
+    each needs every exposure's truth, a tile-compressed file that takes about 0.3 s to
+    decompress. Asking for another folder forgets the last one (one dataset's truth in memory,
+    about 70 MB per exposure). Entries are keyed by the file's size and modification time, so
+    a rewritten file is read again; the arrays are read-only, as callers share them.
+    """
+
+    def __init__(self) -> None:
+        self.folder: str | None = None
+        self.entries: dict[tuple[str, int | None, int | None], ArtefactTruth | None] = {}
+
+    def get(self, folder: Path, stem: str) -> ArtefactTruth | None:
+        """:func:`ifuqa.simulate.truth.read_artefact_truth` of ``folder`` and ``stem``, read
+        once while the file is unchanged and no other folder was asked for."""
+        path = artefact_truth_path(folder, stem)
+        try:
+            stat = path.stat()
+            key = (stem, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            key = (stem, None, None)
+        if self.folder != str(folder):
+            self.folder, self.entries = str(folder), {}
+        if key not in self.entries:
+            truth = read_artefact_truth(folder, stem)
+            if truth is not None:
+                for array in (truth.cosmic_ray_mask, truth.cosmic_ray_rate_dn_s,
+                              truth.warm_dn_s):
+                    array.setflags(write=False)
+            self.entries[key] = truth
+        return self.entries[key]
+
+
+TRUTH_CACHE = TruthOfLastDataset()
+"""The process's artefact truth of the last dataset (:class:`TruthOfLastDataset`)."""
+
+
+def artefact_truth(folder: Path, stem: str) -> ArtefactTruth | None:
+    """The artefact truth of one exposure (None when the folder has none for it), read once per
+    dataset (:data:`TRUTH_CACHE`); its arrays are read-only.
+
+    Parameters
+    ----------
+    folder : path
+        The simulation folder (``dataset.truth_dir``).
+    stem : str
+        The exposure's product stem.
+
+    Returns
+    -------
+    ArtefactTruth or None
+    """
+    return TRUTH_CACHE.get(folder, stem)
 
 
 def core_flags(dataset: Dataset, thresholds: Thresholds, *, use_rates: bool = True) -> MetricResult:
     """Share of PSF-core pixels (> 30 % of the column's peak) flagged, over all exposures."""
     flagged_all, signal_all, noise_all = [], [], []
-    for stem, flagged, rate, err in _flags_and_rates(dataset, use_rates=use_rates):
+    for stem, flagged, rate, err in exposure_flags(dataset, use_rates=use_rates):
         sig = rate.copy()
-        artefacts = (read_artefact_truth(dataset.truth_dir, stem)
+        artefacts = (artefact_truth(dataset.truth_dir, stem)
                      if dataset.truth_dir is not None else None)
         if artefacts is not None:
             sig[artefacts.cosmic_ray_mask] = 0.0
@@ -202,8 +296,8 @@ def _truth_recall(dataset: Dataset, extension: str, *, flags: tuple[str, ...] = 
     if dataset.truth_dir is None:
         raise NotApplicable("artefact truth exists only for synthetic data")
     flagged_all, injected_all, sigma_all = [], [], []
-    for stem, flagged, _, err in _flags_and_rates(dataset, flags=flags):
-        artefacts = read_artefact_truth(dataset.truth_dir, stem)
+    for stem, flagged, _, err in exposure_flags(dataset, flags=flags):
+        artefacts = artefact_truth(dataset.truth_dir, stem)
         if artefacts is None:
             raise NotApplicable(f"no artefact truth for {stem} in {dataset.truth_dir}")
         flagged_all.append(flagged)

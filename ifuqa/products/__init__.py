@@ -1,7 +1,8 @@
 """Products: reading, probing and grouping JWST product files, and what their headers say.
 
 Owns probing files before a datamodel reads them (:mod:`~ifuqa.products.probe`), reading cubes
-and spectra (:mod:`~ifuqa.products.read`), finding a user's products and grouping them
+and spectra (:mod:`~ifuqa.products.read`) and the image extensions of rate/cal/crf files
+(:mod:`~ifuqa.products.images`), finding a user's products and grouping them
 (:mod:`~ifuqa.products.discovery`), the :class:`~ifuqa.products.dataset.Dataset` type, and which
 known issues can affect a product from its headers (:mod:`~ifuqa.products.applicability`).
 Files are opened read-only. May import :mod:`ifuqa.simulate.truth` (the truth type of synthetic

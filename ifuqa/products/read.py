@@ -11,6 +11,8 @@ unit (``TUNITn``), converted to µm, and its fluxes converted to Jy.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,21 @@ def fits_wavelengths_um(path: Path, extension: str = "SCI") -> np.ndarray:
     return np.asarray(world.to_value(u.um), dtype=float)
 
 
+READ_CACHE_SIZE = 4
+"""Products :func:`read_cube` and :func:`read_spectrum` each keep read (per process): the
+checks of one dataset read its cube and spectrum about ten times each (issue 17)."""
+
+
+def _version(path: Path) -> tuple[str, int, int, int] | None:
+    """What identifies a version of a file (resolved path, size, modification time, inode),
+    None when it cannot be stat'ed (the uncached read then names the problem)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
 def read_cube(path: Path) -> Cube:
     """Open an s3d cube and validate what the checks need.
 
@@ -154,14 +171,33 @@ def read_cube(path: Path) -> Cube:
     Wavelengths come from the datamodel's gwcs as jwst's ``extract_1d`` reads them, else (no
     finite values there) from the header's FITS spectral WCS (:func:`fits_wavelengths_um`).
 
+    The last :data:`READ_CACHE_SIZE` cubes read are kept, per file version (path, size,
+    modification time): reading one again returns a new :class:`Cube` with its own copy of
+    the arrays (the gwcs object is shared), so callers may change what they get.
+
     Raises
     ------
     ProductError
         Not a cube, no WCS, unknown units, all-NaN data.
     """
+    path = Path(path)
+    version = _version(path)
+    if version is None:
+        return _read_cube(path)
+    cube = _read_cube_version(path, version)
+    return dataclasses.replace(cube, data=cube.data.copy(),
+                               wavelength_um=cube.wavelength_um.copy())
+
+
+@functools.lru_cache(maxsize=READ_CACHE_SIZE)
+def _read_cube_version(path: Path, version: tuple[str, int, int, int]) -> Cube:
+    del version  # the cache key
+    return _read_cube(path)
+
+
+def _read_cube(path: Path) -> Cube:
     from stdatamodels.jwst import datamodels
 
-    path = Path(path)
     model, mapped = _open_model_lazily(path)
     try:
         if not isinstance(model, datamodels.IFUCubeModel):
@@ -296,15 +332,35 @@ def read_spectrum(path: Path) -> Spectrum:
     jwst datamodels hold them): wavelengths converted to µm, fluxes to Jy (a column without a
     unit is taken in the jwst schema's, µm and Jy).
 
+    The last :data:`READ_CACHE_SIZE` spectra read are kept, per file version (as
+    :func:`read_cube`): reading one again returns a new :class:`Spectrum` with its own copies
+    of the arrays and the header.
+
     Raises
     ------
     ProductError
         Not a spectrum, no flux column, a wavelength not convertible to µm or a flux not
         convertible to Jy, all-NaN flux.
     """
+    path = Path(path)
+    version = _version(path)
+    if version is None:
+        return _read_spectrum(path)
+    spec = _read_spectrum_version(path, version)
+    return dataclasses.replace(spec, wavelength_um=spec.wavelength_um.copy(),
+                               flux_jy=spec.flux_jy.copy(), error_jy=spec.error_jy.copy(),
+                               header=dict(spec.header), dq=spec.dq.copy())
+
+
+@functools.lru_cache(maxsize=READ_CACHE_SIZE)
+def _read_spectrum_version(path: Path, version: tuple[str, int, int, int]) -> Spectrum:
+    del version  # the cache key
+    return _read_spectrum(path)
+
+
+def _read_spectrum(path: Path) -> Spectrum:
     from astropy.io import fits
 
-    path = Path(path)
     model = open_product(path)
     try:
         spec_list = getattr(model, "spec", None)
