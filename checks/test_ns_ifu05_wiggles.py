@@ -9,7 +9,9 @@ pytestmark = pytest.mark.ns_ifu05
 
 def test_extracted_spectrum_has_no_wiggles(ifuqa_dataset, ifuqa_check, ifuqa_thresholds):
     """The x1d's periodic wiggle in the disperser's band (the trace slopes over its columns, up
-    to the 2nd harmonic; steps and spikes are not wiggles) is below the threshold."""
+    to the 2nd harmonic; steps and spikes are not wiggles) is below the threshold, after the
+    additive part that the cube's source-free spaxels show (1/f residuals: not a wiggle) is
+    removed; with the x1d alone that part cannot be told from a wiggle, and the result says so."""
     ifuqa_check.judge(ifuqa_check.evaluate("NS-IFU05", ns_ifu05.aperture_wiggle, ifuqa_dataset,
                                            ifuqa_thresholds))
 

@@ -8,6 +8,13 @@ The band follows the disperser (:func:`trace_wiggle_band`): a wiggle has one cyc
 row the trace crosses, ``|dy/dx|`` cycles per detector column, so the band is the range of the
 trace slopes (``ifuqa.instrument.layout``) over the columns the spectrum covers, up to the second
 harmonic; the analysis runs in detector columns (PRISM's non-linear dispersion included).
+
+Wiggles are multiplicative (a fixed fraction of the source's flux, at the trace-crossing
+period); 1/f read-noise residuals are additive (the same flux in every spaxel at a detector
+column, whatever the source) and red, so at G140H they reach the wiggle band. The x1d check
+removes the additive part that the cube's source-free spaxels show
+(:func:`additive_in_aperture`) before measuring the wiggle; with the x1d alone it cannot, and
+says so.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import (
+    cube_fwhm,
     fwhm_arcsec,
     limit_for,
     the_cube,
@@ -46,12 +54,23 @@ detector rows) makes a spaxel's response to the row phase non-sinusoidal, with a
 harmonic."""
 
 if TYPE_CHECKING:
-    from ifuqa.products import Cube
+    from pathlib import Path
+
+    from ifuqa.products import Cube, Spectrum
     from ifuqa.products.dataset import Dataset
     from ifuqa.verdicts.thresholds import Thresholds
 
-__all__ = ["GENERIC_BAND_CYCLES_PER_UM", "HARMONICS", "aperture_wiggle", "spaxel_spectra",
-           "spaxel_wiggle", "trace_wiggle_band"]
+__all__ = ["ADDITIVE_CLIP_SIGMA", "GENERIC_BAND_CYCLES_PER_UM", "HARMONICS",
+           "MIN_ADDITIVE_COVERAGE",
+           "additive_in_aperture", "aperture_wiggle", "spaxel_spectra", "spaxel_wiggle",
+           "trace_wiggle_band"]
+
+ADDITIVE_CLIP_SIGMA = 5.0
+"""The source-free spaxels of a plane are combined by their mean clipped at this many standard
+deviations (:func:`astropy.stats.sigma_clipped_stats`): a few spaxels with cosmic-ray residuals
+or warm pixels are not the additive structure common to all, and with the plain mean they made
+the estimate's noise 5 x larger (``faint_point_g140h_nrs2``: 1.45 % → 0.29 % per sample of the
+source's flux, measured 2026-12-07)."""
 
 
 def trace_wiggle_band(grating: str | None, filter_name: str | None, wavelength_um: np.ndarray
@@ -126,12 +145,148 @@ def _wiggle_on(wave: np.ndarray, values: np.ndarray, reference: np.ndarray | Non
         result = wiggle_amplitude(wave, values, reference, columns=columns,
                                   band_cycles_per_column=band, **kwargs)
     if result.details.get("modes", 1) < 1:
-        lo, hi = float(np.nanmin(wave)), float(np.nanmax(wave))
-        raise NotApplicable(f"the spectrum ({lo:.3f}-{hi:.3f} um) spans less than one period of "
-                            "the disperser's wiggle band: a wiggle there cannot be told from "
-                            "the continuum")
+        _too_short(wave)
     result.evidence.update(evidence)
     return result
+
+
+def _too_short(wave: np.ndarray) -> None:
+    lo, hi = float(np.nanmin(wave)), float(np.nanmax(wave))
+    raise NotApplicable(f"the spectrum ({lo:.3f}-{hi:.3f} um) spans less than one period of "
+                        "the disperser's wiggle band: a wiggle there cannot be told from the "
+                        "continuum")
+
+
+MIN_ADDITIVE_COVERAGE = 0.9
+"""The source-free spaxels must have data at this share of the x1d's usable wavelengths for the
+additive part to be removed (elsewhere the x1d's samples would be lost)."""
+
+
+def _x1d_columns(x1d: Path, n_rows: int) -> tuple[np.ndarray, bool]:
+    """(NPIXELS per row, whether a background was subtracted) from the x1d's spectrum table
+    (``EXTRACT1D``, else its first table with a FLUX column): the aperture's area in spaxels,
+    and a BACKGROUND column not all zero (jwst's annulus subtraction for point sources)."""
+    from astropy.io import fits
+
+    with fits.open(x1d) as hdul:
+        tables = [h for h in hdul if isinstance(h, fits.BinTableHDU)
+                  and "FLUX" in [n.upper() for n in h.columns.names]]
+        named = [h for h in tables if h.name == "EXTRACT1D"]
+        if not tables:
+            raise NotApplicable(f"{x1d.name} has no spectrum table with a FLUX column")
+        table = (named or tables)[0].data
+        names = [n.upper() for n in table.columns.names]
+        if "NPIXELS" not in names:
+            raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
+                                "extracted is unknown")
+        npix = np.asarray(table["NPIXELS"], dtype=float)
+        background = (np.asarray(table["BACKGROUND"], dtype=float) if "BACKGROUND" in names
+                      else np.zeros(1))
+    if npix.size != n_rows:
+        raise NotApplicable(f"{x1d.name} has {npix.size} rows, its cube {n_rows} planes: the "
+                            "x1d was not extracted from this cube")
+    if not np.any(np.isfinite(npix) & (npix > 0)):
+        raise NotApplicable(f"{x1d.name}: NPIXELS is never positive, the aperture area it "
+                            "extracted is unknown")
+    return npix, bool(np.any(np.isfinite(background) & (background != 0.0)))
+
+
+def additive_in_aperture(dataset: Dataset, spec: Spectrum) -> tuple[np.ndarray, dict]:
+    """The additive (source-independent) flux the x1d's aperture collects, per wavelength, from
+    the cube's source-free spaxels.
+
+    1/f residuals give every pixel of an output the same offset at a detector column, so the
+    spaxels far from the source carry the same additive spectrum (per spaxel) as the source's
+    aperture, while the source's multiplicative artefacts are absent there. The spaxels are
+    selected as NS-IFU03's off-source check selects them
+    (:func:`ifuqa.evaluate.ns_ifu03.off_source`: covered spaxels more than
+    :data:`~ifuqa.evaluate.ns_ifu03.OFF_SOURCE_MARGIN_FWHM` FWHM beyond the aperture's edge),
+    combined per plane by a clipped mean (:data:`ADDITIVE_CLIP_SIGMA`) and scaled to the
+    aperture's area (the x1d's ``NPIXELS``) and unit (Jy).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The dataset (its first s3d).
+    spec : Spectrum
+        Its x1d, extracted from that cube.
+
+    Returns
+    -------
+    additive_jy, evidence
+        The additive flux per x1d row (NaN where no source-free spaxel has data) and what it
+        came from.
+
+    Raises
+    ------
+    NotApplicable
+        With the reason when the additive part cannot be measured this way: no cube; an
+        extended source (no source-free spaxels); an x1d that is not this cube's (rows vs
+        planes), records no extraction centre or aperture area, or had a background
+        subtracted by the extraction already (its ``BACKGROUND`` column: the annulus removed
+        the local additive part); too few source-free spaxels.
+    """
+    from astropy.stats import sigma_clipped_stats
+    from scipy.ndimage import binary_erosion
+
+    from ifuqa.evaluate.ns_ifu03 import MIN_HALF_SPAXELS, OFF_SOURCE_MARGIN_FWHM
+
+    if not dataset.s3d:
+        raise NotApplicable("no cube: with the x1d alone, additive (1/f) residuals in the "
+                            "wiggle band cannot be told from multiplicative wiggles (a failure "
+                            "may be 1/f: NS-IFU03's checks tell)")
+    cube = the_cube(dataset.s3d)
+    if (spec.source_type or cube.srctype or "").upper() == "EXTENDED":
+        raise NotApplicable(f"{spec.path.name}: SRCTYPE=EXTENDED, the source fills the field: "
+                            "no source-free spaxels to measure the additive part on")
+    data = np.asarray(cube.data, dtype=float)
+    n, ny, nx = data.shape
+    npix, subtracted = _x1d_columns(spec.path, n)
+    if subtracted:
+        raise NotApplicable(f"{spec.path.name} records a subtracted background (BACKGROUND): "
+                            "the extraction's annulus removed the local additive part already")
+    if not np.allclose(spec.wavelength_um, cube.wavelength_um, rtol=1e-6, equal_nan=True):
+        raise NotApplicable(f"{spec.path.name} and {cube.path.name} differ in wavelength: the "
+                            "x1d was not extracted from this cube")
+    if spec.extraction_xy is None:
+        raise NotApplicable(f"{spec.path.name} does not record its extraction centre "
+                            "(EXTR_X/EXTR_Y)")
+    cx, cy = spec.extraction_xy
+    radius = float(np.sqrt(np.nanmax(npix) / np.pi))
+    margin = OFF_SOURCE_MARGIN_FWHM * float(np.nanmax(cube_fwhm(cube))) / cube.spaxel_arcsec
+    yy, xx = np.mgrid[:ny, :nx]
+    covered = binary_erosion(np.isfinite(data).mean(axis=0) >= 0.95)
+    free = covered & (np.hypot(xx - cx, yy - cy) > radius + margin)
+    if free.sum() < 2 * MIN_HALF_SPAXELS:
+        raise NotApplicable(f"{cube.path.name}: too few source-free spaxels ({int(free.sum())}, "
+                            f"need {2 * MIN_HALF_SPAXELS}, more than {radius + margin:.1f} "
+                            "spaxels from the extraction centre)")
+    values = data[:, free]
+    mean = sigma_clipped_stats(values, mask=~np.isfinite(values), axis=1,
+                               sigma=ADDITIVE_CLIP_SIGMA)[0]
+    mean = np.ma.filled(np.ma.asarray(mean, dtype=float), np.nan)
+    area_sr = (cube.spaxel_arcsec / 206264.806) ** 2 if cube.bunit == "MJy/sr" else 1.0
+    additive = mean * npix * area_sr * 1e6  # mean per-spaxel MJy(/sr) -> Jy in the aperture
+    covered_rows = float(np.isfinite(additive)[spec.valid].mean()) if spec.valid.any() else 0.0
+    if covered_rows < MIN_ADDITIVE_COVERAGE:
+        raise NotApplicable(f"{cube.path.name}: the source-free spaxels have data at only "
+                            f"{100 * covered_rows:.0f} % of {spec.path.name}'s usable "
+                            "wavelengths")
+    return additive, {"additive_from": f"{int(free.sum())} source-free spaxels of "
+                                       f"{cube.path.name} (> {radius + margin:.1f} spaxels from "
+                                       f"the extraction centre), clipped mean x NPIXELS",
+                      "additive_spaxels": int(free.sum())}
+
+
+def _additive_or_reason(dataset: Dataset, spec: Spectrum) -> tuple[np.ndarray | None, dict]:
+    """The additive estimate, or None and why not (an unreadable cube is reported here and
+    judged by the cube's own checks: the x1d is still measured)."""
+    from ifuqa.products import ProductError
+
+    try:
+        return additive_in_aperture(dataset, spec)
+    except (NotApplicable, ProductError) as why:
+        return None, {"additive_not_removed": str(why)}
 
 
 def aperture_wiggle(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
@@ -140,25 +295,39 @@ def aperture_wiggle(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     (:func:`ifuqa.metrics.spectra.wiggle_amplitude`: steps and spikes are not wiggles); on a
     user's x1d, whose real structure has power at every scale, the strongest periodic component
     (:func:`ifuqa.metrics.spectra.periodic_wiggle_amplitude`), on its usable samples (DQ clean,
-    unflagged spikes removed). The amplitude's uncertainty decides, never a noise gate."""
+    unflagged spikes removed). The amplitude's uncertainty decides, never a noise gate.
+
+    Both first subtract the additive part of the x1d measured on the cube's source-free spaxels
+    (:func:`additive_in_aperture`: 1/f residuals, which are not wiggles); where that cannot be
+    measured (no cube, an extended source, an x1d whose extraction subtracted a background) the
+    message says why, and that an additive undulation in the band would count as wiggle."""
     spec = usable_spectrum(the_spectrum(dataset.x1d))
     limit = limit_for(thresholds, "ns_ifu05.wiggle_amplitude")
+    additive, additive_evidence = _additive_or_reason(dataset, spec)
     if dataset.synthetic:
         wave, flux, resolving = true_spectrum(dataset.truth)
         reference = np.interp(spec.wavelength_um, wave,
                               convolve_to_resolution(wave, flux, resolving))
         result = _wiggle_on(spec.wavelength_um, spec.flux_jy, reference, spec.grating,
-                            spec.filter, threshold_percent=limit.value,
+                            spec.filter, additive=additive, threshold_percent=limit.value,
                             label=f"{spec.path.name} / truth")
     else:
-        wave = spec.wavelength_um[spec.valid]
+        valid = spec.valid
+        wave = spec.wavelength_um[valid]
         columns, band, evidence = trace_wiggle_band(spec.grating, spec.filter, wave)
         bands = ({"band_cycles_per_um": band} if columns is None
                  else {"columns": columns, "band_cycles_per_column": band})
+        if band[1] * float(np.ptp(wave if columns is None else columns)) < 1.0:
+            _too_short(wave)
         result = periodic_wiggle_amplitude(
-            wave, clip_spikes(spec.flux_jy[spec.valid]), **bands,
+            wave, clip_spikes(spec.flux_jy[valid]), **bands,
+            additive=None if additive is None else additive[valid],
             threshold_percent=limit.value, label=f"{spec.path.name} against a cubic continuum")
         result.evidence.update(evidence, flagged_fraction=spec.flagged_fraction)
+    if additive is None:
+        result.message += (f"; additive (1/f) part not removed: "
+                           f"{additive_evidence['additive_not_removed']}")
+    result.evidence.update(additive_evidence)
     result.evidence.update(limit.evidence())
     return result
 

@@ -7,7 +7,9 @@ slope), with harmonics for a sharp PSF. Broadband structure — noise, spikes, a
 flux lost at random wavelengths leaves (PSF-core holes, flagged pixels) — is not a wiggle:
 :func:`periodic_component` fits the steps and the continuum as nuisance terms and measures only
 the part of the residual that is a sum of sinusoids inside the predicted band, with the noise
-taken from frequencies outside it.
+taken from frequencies outside it. A wiggle is multiplicative (a fraction of the source's flux);
+an additive undulation (1/f read-noise residuals, the same flux whatever the source) is not, and
+the metrics subtract an estimate of it when they are given one (``additive``).
 """
 
 from __future__ import annotations
@@ -209,19 +211,56 @@ def periodic_component(x: np.ndarray, relative: np.ndarray,
                              int(jumps.size), modes, xs, periodic)
 
 
+def _band_fit(wave: np.ndarray, values: np.ndarray, columns: np.ndarray | None,
+              band_cycles_per_um: tuple[float, float],
+              band_cycles_per_column: tuple[float, float] | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, PeriodicComponent,
+                         tuple[float, float], str]:
+    """(wavelengths, abscissae, residual about a cubic, periodic fit, band, band unit) of a
+    ratio spectrum over its finite span."""
+    idx = np.flatnonzero(np.isfinite(values))
+    cut = slice(idx[0], idx[-1] + 1)
+    wave, values = _finite_span(wave, values)
+    residual = _detrend(wave, values, 3)
+    if columns is not None and band_cycles_per_column is not None:
+        x = np.asarray(columns, dtype=float)[cut]
+        band, unit = band_cycles_per_column, "cycles/column"
+    else:
+        x, band, unit = wave, band_cycles_per_um, "cycles/um"
+    return wave, x, residual, periodic_component(x, residual, band), band, unit
+
+
+def _ratio(spectrum: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+    values = np.asarray(spectrum, dtype=float)
+    if reference is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = values / np.asarray(reference, dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
 def wiggle_amplitude(wave_um: np.ndarray, spectrum: np.ndarray,
                      reference: np.ndarray | None = None, *,
                      band_cycles_per_um: tuple[float, float] = (5.0, 50.0),
                      columns: np.ndarray | None = None,
                      band_cycles_per_column: tuple[float, float] | None = None,
+                     additive: np.ndarray | None = None,
                      threshold_percent: float = 1.0, label: str = "spectrum") -> MetricResult:
     """Fractional wiggle amplitude of a spectrum (NS-IFU05).
 
-    Definition: ``spectrum / reference`` (reference: an aperture spectrum on the same grid, or the
-    LSF-convolved truth; without one the spectrum itself) divided by a cubic polynomial
-    continuum, minus 1; its periodic component inside the wiggle band
+    Definition: ``(spectrum − additive) / reference`` (reference: an aperture spectrum on the
+    same grid, or the LSF-convolved truth; without one the spectrum itself) divided by a cubic
+    polynomial continuum, minus 1; its periodic component inside the wiggle band
     (:func:`periodic_component`: steps and spikes are nuisance terms, noise from frequencies
-    above the band), in percent of the continuum, with its uncertainty.
+    outside the band), in percent of the continuum, with its uncertainty.
+
+    Resampling wiggles are *multiplicative* (a fixed fraction of the source's flux); 1/f
+    read-noise residuals are *additive* (the same flux whatever the source's). ``additive``
+    (same grid and unit as ``spectrum``) is an estimate of the additive part, e.g. what the
+    extraction aperture collects on the cube's source-free spaxels; it is subtracted before the
+    ratio, so the metric is the multiplicative wiggle, and the estimate's own noise enters the
+    residual and hence the metric's noise and uncertainty. The reading without the subtraction
+    (``details['before_percent']``) and the additive part's own periodic amplitude in the band
+    (``details['additive_percent']``, relative to the same continuum) are reported.
 
     The band: with ``columns`` (the detector column of each sample, from the disperser's model)
     the analysis runs in columns and the band is ``band_cycles_per_column`` (the trace slopes:
@@ -244,26 +283,30 @@ def wiggle_amplitude(wave_um: np.ndarray, spectrum: np.ndarray,
     (2.0, 'fail')
     >>> round(wiggle_amplitude(wave, continuum, continuum).value, 6)
     0.0
+
+    An additive undulation (0.04 on a continuum of 2.0-2.15) reads as a wiggle, and is removed
+    when it is known:
+
+    >>> offset = 0.04 * np.sin(2 * np.pi * 25.0 * wave)
+    >>> round(wiggle_amplitude(wave, continuum + offset, continuum).value, 1)
+    1.9
+    >>> removed = wiggle_amplitude(wave, continuum + offset, continuum, additive=offset)
+    >>> round(removed.value, 6), round(removed.details["before_percent"], 1)
+    (0.0, 1.9)
     """
     wave = np.asarray(wave_um, dtype=float)
-    values = np.asarray(spectrum, dtype=float)
-    if reference is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values = values / np.asarray(reference, dtype=float)
-    values = np.where(np.isfinite(values), values, np.nan)
+    raw = np.asarray(spectrum, dtype=float)
+    has_additive = additive is not None
+    if has_additive:
+        add = np.broadcast_to(np.asarray(additive, dtype=float), raw.shape)
+        values = _ratio(raw - add, reference)
+    else:
+        values = _ratio(raw, reference)
     if np.isfinite(values).sum() < 32:
         return MetricResult("NS-IFU05", "wiggle_amplitude", float("nan"), "%",
                             threshold_percent, message=f"{label}: too few valid points")
-    idx = np.flatnonzero(np.isfinite(values))
-    cut = slice(idx[0], idx[-1] + 1)
-    wave, values = _finite_span(wave, values)
-    residual = _detrend(wave, values, 3)
-    if columns is not None and band_cycles_per_column is not None:
-        x = np.asarray(columns, dtype=float)[cut]
-        band, unit = band_cycles_per_column, "cycles/column"
-    else:
-        x, band, unit = wave, band_cycles_per_um, "cycles/um"
-    fit = periodic_component(x, residual, band)
+    wave, x, residual, fit, band, unit = _band_fit(wave, values, columns, band_cycles_per_um,
+                                                   band_cycles_per_column)
     per_um = ""
     if unit == "cycles/column":
         dispersion = abs(float(np.median(np.diff(wave)) / np.median(np.diff(x))))
@@ -272,23 +315,44 @@ def wiggle_amplitude(wave_um: np.ndarray, spectrum: np.ndarray,
     wiggle = np.interp(wave, fit.x, fit.periodic) if fit.x.size else np.zeros_like(wave)
     if unit == "cycles/column" and fit.x.size:
         wiggle = np.interp(x, fit.x, fit.periodic)
+    details = {"noise_percent": noise, "fourier_ratio": fit.ratio, "steps": fit.jumps,
+               "modes": fit.modes}
+    message = (f"{label}: {amp:.2f} ± {sigma:.2f} % periodic wiggle in "
+               f"{band[0]:.3g}-{band[1]:.3g} {unit}{per_um} ({fit.modes} modes; noise "
+               f"{noise:.2f} % per sample, Fourier ratio {fit.ratio:.1f}; "
+               f"{fit.jumps} steps fitted as non-periodic)")
+    if has_additive:
+        before = _band_fit(np.asarray(wave_um, dtype=float), _ratio(raw, reference), columns,
+                           band_cycles_per_um, band_cycles_per_column)[3]
+        # the additive part relative to the same continuum: its ratio to the reference, plus
+        # the continuum level (so that the cubic detrending divides by the same level)
+        level = float(np.nanmedian(values))
+        own = _band_fit(np.asarray(wave_um, dtype=float),
+                        _ratio(add, reference) + level, columns, band_cycles_per_um,
+                        band_cycles_per_column)[3]
+        details.update(before_percent=before.amplitude * 100.0,
+                       before_uncertainty=before.uncertainty * 100.0,
+                       additive_percent=own.amplitude * 100.0,
+                       additive_uncertainty=own.uncertainty * 100.0)
+        message += (f"; additive part removed first: {own.amplitude * 100:.2f} ± "
+                    f"{own.uncertainty * 100:.2f} % in the band (without removing it "
+                    f"{before.amplitude * 100:.2f} ± {before.uncertainty * 100:.2f} %)")
     return MetricResult(
-        "NS-IFU05", "wiggle_amplitude", amp, "%", threshold_percent,
-        message=(f"{label}: {amp:.2f} ± {sigma:.2f} % periodic wiggle in "
-                 f"{band[0]:.3g}-{band[1]:.3g} {unit}{per_um} ({fit.modes} modes; noise "
-                 f"{noise:.2f} % per sample, Fourier ratio {fit.ratio:.1f}; "
-                 f"{fit.jumps} steps fitted as non-periodic)"),
+        "NS-IFU05", "wiggle_amplitude", amp, "%", threshold_percent, message=message,
         plot={"wavelength_um": wave, "residual": residual, "wiggle": wiggle},
-        details={"noise_percent": noise, "fourier_ratio": fit.ratio, "steps": fit.jumps,
-                 "modes": fit.modes},
-        uncertainty=sigma,
+        details=details, uncertainty=sigma,
         evidence={"band": [float(band[0]), float(band[1])], "band_unit": unit,
-                  "samples": int(fit.x.size), "method": "periodic component in the band, "
-                  "continuum and steps as nuisance terms"})
+                  "samples": int(fit.x.size), "additive_removed": has_additive,
+                  "method": "periodic component in the band, continuum and steps as nuisance "
+                            "terms" + ("; an additive estimate subtracted first"
+                                       if has_additive else "")})
+
+
 def periodic_wiggle_amplitude(wave_um: np.ndarray, flux: np.ndarray, *,
                               band_cycles_per_um: tuple[float, float] = (5.0, 50.0),
                               columns: np.ndarray | None = None,
                               band_cycles_per_column: tuple[float, float] | None = None,
+                              additive: np.ndarray | None = None,
                               threshold_percent: float = 1.0,
                               label: str = "spectrum") -> MetricResult:
     """Amplitude of the strongest sinusoid in a spectrum without a reference (NS-IFU05 on a
@@ -308,6 +372,10 @@ def periodic_wiggle_amplitude(wave_um: np.ndarray, flux: np.ndarray, *,
     outside the band is broadband structure leaking in: amplitude 0, uncertainty the peak's
     amplitude (an upper limit, not a detection). With ``columns`` (each sample's detector
     column) the search runs over ``band_cycles_per_column`` in columns, the disperser's band.
+    ``additive`` (same grid and unit as ``flux``), an estimate of the source-independent part
+    of the flux (1/f residuals measured on the cube's source-free spaxels), is subtracted first,
+    as in :func:`wiggle_amplitude`; without it an additive undulation in the band is read as a
+    wiggle (``evidence['additive_removed']`` says which).
 
     Examples
     --------
@@ -325,6 +393,8 @@ def periodic_wiggle_amplitude(wave_um: np.ndarray, flux: np.ndarray, *,
 
     wave = np.asarray(wave_um, dtype=float)
     values = np.asarray(flux, dtype=float)
+    if additive is not None:
+        values = values - np.broadcast_to(np.asarray(additive, dtype=float), values.shape)
     in_columns = columns is not None and band_cycles_per_column is not None
     xs = np.asarray(columns, dtype=float) if in_columns else wave
     ok = np.isfinite(wave) & np.isfinite(values) & np.isfinite(xs)
@@ -378,4 +448,5 @@ def periodic_wiggle_amplitude(wave_um: np.ndarray, flux: np.ndarray, *,
         details={"frequency": float(freq[peak]), "noise_percent": amp_floor * 100.0},
         uncertainty=sigma,
         evidence={"band": [lo, hi], "band_unit": unit, "samples": int(n),
+                  "additive_removed": additive is not None,
                   "method": "Lomb-Scargle periodogram peak"})
