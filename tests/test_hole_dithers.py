@@ -16,7 +16,7 @@ import pytest
 from astropy.io import fits
 
 from ifuqa.builds.analytic_products import PointCubeSpec, write_point_cube
-from ifuqa.evaluate import ns_ifu01
+from ifuqa.evaluate import NotApplicable, ns_ifu01
 from ifuqa.evaluate._common import dither_positions
 from ifuqa.products.dataset import Dataset
 from ifuqa.verdicts.thresholds import Thresholds
@@ -63,7 +63,6 @@ def test_positions_come_from_the_cal_files_then_the_cube(tmp_path: Path) -> None
     (4, 0.4, "fail"),        # fully sampled, a 40 % hole
     (2, 0.0, "undecided"),   # a clean 2-point nod: resampling could dent it by 16.8 %
     (2, 0.5, "fail"),        # a hole deeper than resampling can make
-    (1, 0.0, "undecided"),
 ])
 def test_fewer_than_4_positions_widen_the_hole_uncertainty(tmp_path: Path, points: int,
                                                            hole: float, verdict: str) -> None:
@@ -79,6 +78,15 @@ def test_fewer_than_4_positions_widen_the_hole_uncertainty(tmp_path: Path, point
     else:
         assert result.uncertainty < 1.0, result.describe()  # noise only
         assert "resampling_uncertainty_percent" not in result.evidence
+
+
+@pytest.mark.parametrize("hole", [0.0, 0.5])
+def test_one_position_is_not_applicable(tmp_path: Path, hole: float) -> None:
+    """With one dither position jwst's outlier detection does not run, so a dent at the PSF
+    peak cannot be NS-IFU01's hole (and no outlier can be caught): not applicable, saying why."""
+    dataset = Dataset("d", s3d=[_cube(tmp_path, "c", points=1, hole=hole)])
+    with pytest.raises(NotApplicable, match="one dither position .*does not run"):
+        ns_ifu01.hole(dataset, TH)
 
 
 def test_the_clean_2_point_nod_of_finding_4_is_undecided() -> None:

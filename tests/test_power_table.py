@@ -51,25 +51,32 @@ def test_power_follows_the_verdicts(defect_value, defect_verdict, power):
 
 def test_another_issues_check_failing_a_defect_is_cross_talk():
     """The grid shows a check that fails on another issue's defect dataset while passing with
-    the fix as CROSS-TALK, and lists it with both values; one that passes there is clean."""
+    the fix as CROSS-TALK, and lists it with both values; one the row declares with a physical
+    reason (NS-IFU02's flux on the NS-IFU01 hole) as expected cross-talk; one that passes
+    there is clean."""
     defect = _defect_label()
     flux = {"check": "test_extracted_flux_matches_truth", "metric": "flux_ratio_deviation"}
+    wiggle = {"check": "test_extracted_spectrum_has_no_wiggles", "metric": "wiggle_amplitude"}
     records = [_record("bright_point_g395h", 2.0, "pass"), _record(defect, 17.0, "fail"),
                {**_record("bright_point_g395h", 0.5, "pass", **flux), "issue": "NS-IFU02"},
                {**_record(defect, 25.0, "fail", **flux), "issue": "NS-IFU02"},
+               {**_record("bright_point_g395h", 0.1, "pass", **wiggle), "issue": "NS-IFU05"},
+               {**_record(defect, 9.0, "fail", **wiggle), "issue": "NS-IFU05"},
                {**_record("bright_point_g395h", 0.1, "pass", check="test_centroid_drift",
                           metric="centroid_drift"), "issue": "NS-IFU06"},
                {**_record(defect, 0.2, "pass", check="test_centroid_drift",
                           metric="centroid_drift"), "issue": "NS-IFU06"}]
     table = _tool().power_table(records)
+    wiggle_cell, = [x for x in table.splitlines() if x.startswith("| NS-IFU05 | `test_extracted")]
+    assert "| 9 ± 0.3 % fail · **CROSS-TALK** |" in wiggle_cell
     flux_cell, = [x for x in table.splitlines() if x.startswith("| NS-IFU02 | `test_extracted")]
-    assert "| 25 ± 0.3 % fail · **CROSS-TALK** |" in flux_cell
+    assert "| 25 ± 0.3 % fail · expected cross-talk |" in flux_cell
     drift_cell, = [x for x in table.splitlines() if x.startswith("| NS-IFU06 |")]
     assert "| 0.2 ± 0.3 % pass · clean |" in drift_cell
     listed = [x for x in table.splitlines() if x.startswith("- **CROSS-TALK**")]
-    assert listed == [f"- **CROSS-TALK**: NS-IFU02 `test_extracted_flux_matches_truth` · "
-                      f"flux_ratio_deviation on `{defect}`: 25 ± 0.3 % fail (with the fix "
-                      f"0.5 ± 0.3 % pass)"]
+    assert listed == [f"- **CROSS-TALK**: NS-IFU05 `test_extracted_spectrum_has_no_wiggles` · "
+                      f"wiggle_amplitude on `{defect}`: 9 ± 0.3 % fail (with the fix "
+                      f"0.1 ± 0.3 % pass)"]
     assert not any("NS-IFU02" in x and " → " in x for x in table.splitlines())  # not its row
 
 

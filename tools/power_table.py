@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DOCUMENTED: dict[str, str] = {
-    "NS-IFU01": "a hole (donut) at the PSF peak in products before jwst 1.11.3 (no depth given)",
+    "NS-IFU01": "a hole (donut) at the PSF peak in products before jwst 1.11.3: \"the core of "
+                "the PSF is mostly flagged as outlier\" and extracted flux is missing (jwst "
+                "#7712, JP-3152, Birkmann 2023; no depth given)",
     "NS-IFU02": "point-source flux density ~10–15 % too high at the default sampling",
     "NS-IFU03": "negative or surplus flux with an undulation; up to ~30 % flux discrepancy for "
                 "read-noise-limited data, worst on NRS2",
@@ -61,6 +63,14 @@ def _cell(cell: Any) -> str:
     return f"{cell.value:.3g}{sigma} {cell.unit} {cell.verdict}".replace("  ", " ")
 
 
+def _basis(issue: str, metric: str) -> str:
+    """The threshold's origin in one phrase (``Threshold.basis``), or ""."""
+    from ifuqa.verdicts.thresholds import DEFAULTS
+
+    spec = DEFAULTS.get(f"{issue.lower().replace('-', '_')}.{metric}")
+    return spec.basis if spec is not None else ""
+
+
 def _layout(records: list[dict]) -> list[tuple[Any, str, str]]:
     """(row, fixed label, defect label) of every row whose two datasets are in ``records``."""
     import tempfile
@@ -78,7 +88,7 @@ def _own_table(records: list[dict], layout: list[tuple[Any, str, str]]) -> list[
     from ifuqa.verdicts.power import power_matrix
 
     out = ["| issue | documented symptom | scenario → defect dataset | check · metric | "
-           "with the fix | with the defect | threshold | power |",
+           "with the fix | with the defect | threshold (origin) | power |",
            "|---|---|---|---|---|---|---|---|"]
     shown: set[str] = set()
     for row, fix_label, defect_label in layout:
@@ -89,6 +99,9 @@ def _own_table(records: list[dict], layout: list[tuple[Any, str, str]]) -> list[
                      else POWER_WORDS.get(line.power, line.power))
             unit = line.fix.unit or (line.broken.unit if line.broken else "")
             threshold = "—" if line.threshold is None else f"{line.threshold:g} {unit}"
+            basis = _basis(row.issue, line.metric)
+            if basis and line.threshold is not None:
+                threshold += f" ({basis})"
             documented = "" if row.issue in shown else DOCUMENTED.get(row.issue, "")
             shown.add(row.issue)
             out.append(f"| {row.issue} | {documented} | `{fix_label}` → `{defect_label}` | "

@@ -80,9 +80,7 @@ POWER_ROWS: tuple[PowerRow, ...] = (
                          "off the centroid of an undersampled one-exposure PSF, misses up to "
                          "40 % of the flux in a wavelength bin that its PSF-model aperture "
                          "correction assumes (measured 2026-12-07)"),
-                        ("test_outliers_caught", "one dither position: outlier detection has no "
-                         "second exposure to compare with (jwst skips it), so no warm pixel is "
-                         "flagged"))),
+                        )),
     PowerRow("NS-IFU06", "drift_point_g235m",
              "no pipeline fix: the documented symptom, a 20 mas drift over the whole "
              "simulated band, injected into the drift-free catalogue scene",

@@ -65,8 +65,21 @@ exposure and flags nothing: 14.7 ± 0.6 %). With fewer than 4 positions it enter
 uncertainty as a systematic term, a dent anywhere in [0, 16.8] %: sigma = 16.8 / sqrt(12)."""
 
 __all__ = ["TRUTH_CACHE", "TruthOfLastDataset", "artefact_truth", "core_flags",
-           "cosmic_ray_flags", "exposure_flags", "hole", "peak_depth", "residual_cosmic_ray_flags",
-           "warm_pixel_flags"]
+           "cosmic_ray_flags", "exposure_flags", "hole", "peak_depth", "require_outlier_detection",
+           "residual_cosmic_ray_flags", "warm_pixel_flags"]
+
+
+def require_outlier_detection(dataset: Dataset) -> None:
+    """NotApplicable when the cube has one dither position: jwst's IFU outlier detection
+    compares the exposures of different positions and does not run on one (its step is skipped),
+    so neither a hole nor a missed outlier can come from it; a dent at the PSF peak of such a cube
+    is resampling's (up to ~30 % at one position, measured 2026-12-07 on the release
+    catalogue's one-position corner scenes)."""
+    positions, known_from = dither_positions(dataset)
+    if positions == 1:
+        raise NotApplicable(f"one dither position ({known_from}): outlier detection compares "
+                            "dither positions and does not run on one exposure (jwst skips it), "
+                            "so it can neither dig a hole nor catch an outlier here")
 
 
 def hole(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
@@ -76,7 +89,9 @@ def hole(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     With fewer than :data:`FULLY_SAMPLED_DITHERS` dither positions in the cube
     (:func:`~ifuqa.evaluate._common.dither_positions`) resampling alone dents the core by up to
     :data:`RESAMPLING_DENT_PERCENT`; that enters the uncertainty, so a clean cube of a 2-point
-    nod is "could not decide" and only a hole deeper than resampling can make fails."""
+    nod is "could not decide" and only a hole deeper than resampling can make fails. A cube of
+    one position is not applicable (:func:`require_outlier_detection`)."""
+    require_outlier_detection(dataset)
     cube = the_cube(dataset.s3d)
     detection = detect_source(cube)
     fwhm_pix = cube_fwhm(cube) / cube.spaxel_arcsec
@@ -313,7 +328,9 @@ def _truth_recall(dataset: Dataset, extension: str, *, flags: tuple[str, ...] = 
 
 def warm_pixel_flags(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Recall of injected warm pixels (outliers at the same detector pixel in every dither,
-    absent from the bad-pixel mask: what jwst's IFU method targets) above 10 σ."""
+    absent from the bad-pixel mask: what jwst's IFU method targets) above 10 σ. Not applicable
+    to one dither position (:func:`require_outlier_detection`)."""
+    require_outlier_detection(dataset)
     return _truth_recall(dataset, "WARM", metric="warm_pixel_recall", what="warm",
                          threshold_percent=thresholds["ns_ifu01.warm_pixel_recall"])
 
@@ -338,6 +355,7 @@ def residual_cosmic_ray_flags(dataset: Dataset, thresholds: Thresholds) -> Metri
     """Recall, by outlier detection alone, of cosmic rays left in the rate images (statistical
     model). jwst's IFU method compares dithers and does not target transients seen in one
     exposure: recorded for information, not a shipped check."""
+    require_outlier_detection(dataset)
     if cosmic_ray_model(dataset) != "residual":
         raise NotApplicable("the scene was simulated with ramps: use cosmic_ray_flags")
     return _truth_recall(dataset, "CRRATE", metric="residual_cosmic_ray_recall",

@@ -50,12 +50,16 @@ class Threshold:
         A limit on a position (mas) that belongs in units of the PSF: for a cube of another
         instrument it is scaled by that cube's PSF FWHM over NIRSpec's
         (:data:`NIRSPEC_REFERENCE_FWHM_ARCSEC`), so that it means the same fraction of the PSF.
+    basis : str
+        The origin in one phrase, for tables: the metric on good data and the documented
+        symptom the number sits between (the full account is ``doc``).
     """
 
     value: float
     unit: str
     doc: str
     scales_with_psf: bool = False
+    basis: str = ""
 
 
 @dataclass(frozen=True)

@@ -396,7 +396,8 @@ def source_significance(flux_jy: np.ndarray, err_jy: np.ndarray, *,
     source collects noise and background residuals only).
 
     Definition: ``Σ flux / √(Σ (scale × error)²)`` over the usable samples; a lower limit (the
-    spectrum must reach ``threshold_sigma``).
+    spectrum must reach ``threshold_sigma``). Its uncertainty is 1 (a signal-to-noise ratio
+    measured on noisy data scatters by 1 in its own units).
 
     Examples
     --------
@@ -416,7 +417,7 @@ def source_significance(flux_jy: np.ndarray, err_jy: np.ndarray, *,
                             threshold_sigma, sense="min", message="no usable sample")
     snr = float(flux[ok].sum() / np.sqrt(np.sum((scale * err[ok]) ** 2)))
     return MetricResult("NS-IFU04", "x1d_source_significance", snr, "sigma", threshold_sigma,
-                        sense="min",
+                        sense="min", uncertainty=1.0,
                         message=(f"the x1d holds source flux at {snr:.1f} sigma (sum over "
                                  f"{int(ok.sum())} usable samples)"),
                         evidence={"samples_used": int(ok.sum()), "error_scale": float(scale)})
