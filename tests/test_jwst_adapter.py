@@ -24,6 +24,7 @@ def test_check_jwst_api_passes_on_installed_jwst():
     assert any("detect_outliers" in line for line in lines)
     assert any("fit_all_regions" in line for line in lines)
     assert any("extract_ifu" in line for line in lines)
+    assert any("Extract1dStep parameters" in line for line in lines)
     assert any("JumpStep.process" in line for line in lines)
     assert any("RampFitStep references" in line for line in lines)
 
@@ -82,6 +83,53 @@ def test_check_jwst_api_reports_changed_autocentring(monkeypatch):
 
     monkeypatch.setattr(inspect, "getsource", fake_getsource)
     with pytest.raises(JwstApiError, match="ifu_autocen"):
+        check_jwst_api()
+
+
+@pytest.mark.parametrize(("old", "new", "named"), [
+    ("ifu_covar_scale = float(default=1.0)", "ifu_covar_scale = float(default=1.7)",
+     "ifu_covar_scale"),
+    ("ifu_autocen = boolean(default=False)", "ifu_autocentre = boolean(default=False)",
+     "ifu_autocen"),
+    ("apply_apcorr = boolean(default=True)", "apply_apcorr = boolean(default=False)",
+     "apply_apcorr"),
+])
+def test_check_jwst_api_reports_a_changed_extract1d_step_parameter(monkeypatch, old, new, named):
+    """The Step parameters ifuqa sets or relies on keep their names and defaults."""
+    from jwst.extract_1d import Extract1dStep
+
+    assert old in Extract1dStep.spec
+    monkeypatch.setattr(Extract1dStep, "spec", Extract1dStep.spec.replace(old, new))
+    with pytest.raises(JwstApiError, match=rf"Extract1dStep.*{named}"):
+        check_jwst_api()
+
+
+def test_check_jwst_api_reports_an_extract1d_step_needing_another_reference(monkeypatch):
+    """Every reference type of the Step is overridden; one more would go to CRDS."""
+    from jwst.extract_1d import Extract1dStep
+
+    monkeypatch.setattr(Extract1dStep, "reference_file_types",
+                        [*Extract1dStep.reference_file_types, "wavelengthrange"])
+    with pytest.raises(JwstApiError, match=r"Extract1dStep reference files .*wavelengthrange"):
+        check_jwst_api()
+
+
+def test_check_jwst_api_reports_a_changed_ifu_extraction(monkeypatch):
+    """The MJy cubes rely on the Step's solid-angle fallback; a change is caught."""
+    import inspect
+
+    import jwst.extract_1d.ifu as jifu
+
+    real = inspect.getsource
+
+    def fake_getsource(obj):
+        src = real(obj)
+        if obj is jifu.ifu_extract1d:
+            src = src.replace("pixel_solid_angle = 1.0", "raise ValueError('no pixel area')")
+        return src
+
+    monkeypatch.setattr(inspect, "getsource", fake_getsource)
+    with pytest.raises(JwstApiError, match=r"pixel_solid_angle = 1\.0"):
         check_jwst_api()
 
 

@@ -115,10 +115,11 @@ def catalogue_spec(scenario: str, *, defects: tuple[str, ...] = ()) -> Synthetic
     return SyntheticSpec(scenario, defects=tuple(defects), **_extras_for(load_scenario(scenario)))
 
 
-BUILD_FORMAT = 9
+BUILD_FORMAT = 10
 """Bumped whenever simulated or processed products change, so that cached builds are redone
 (8: builds use one BLAS thread, see :func:`one_blas_thread`; 9: rate files carry the detectors'
-read directions and 1/f cleaning is jwst's CleanFlickerNoiseStep with its defaults)."""
+read directions and 1/f cleaning is jwst's CleanFlickerNoiseStep with its defaults; 10: the x1d
+is jwst's Extract1dStep with ifuqa's EXTRACT1D/APCORR files)."""
 
 
 def one_blas_thread() -> threadpool_limits:

@@ -35,7 +35,7 @@ from ifuqa.process.rate_inputs import ProcessingError, RateExposure, find_rate_f
 from ifuqa.process.stages.calibration import calibrate_pixels
 from ifuqa.process.stages.cleaning import clean_exposures
 from ifuqa.process.stages.cube_building import build_cube, grid_for
-from ifuqa.process.stages.extraction import extract_point_source, write_x1d
+from ifuqa.process.stages.extraction import extract_with_step, write_step_x1d
 from ifuqa.process.stages.outlier_flags import flag_outliers
 from ifuqa.process.stages.point_cloud import point_cloud
 from ifuqa.process.stages.trace_oversampling import fitted_summary, oversample_exposure
@@ -279,7 +279,7 @@ def _cube_and_spectrum(clouds: list, first: RateExposure, disperser: object,
         add_primary_keywords(cube_path, processing_keywords(config, result.trace_model))
     result.cube_file = cube_path
 
-    with _stage(result, "extract 1-D"):
+    with _stage(result, "extract 1-D", jwst=True):
         if psf is None:
             psf = load_psf(first.psf, disperser.wavelength_range_um)
         result.psf = psf
@@ -353,13 +353,15 @@ def build_again(result: ProcessingResult, out_dir: str | Path,
 
 def _extract(cube: object, psf: object, config: ProcessingConfig, x1d_path: Path,
              trace_model: list[str]) -> Path:
-    extraction = extract_point_source(
+    """Extract the cube's spectrum with jwst's ``Extract1dStep`` (ifuqa's EXTRACT1D and APCORR
+    files from the known PSF) and write the x1d with ifuqa's keywords."""
+    extraction = extract_with_step(
         cube, psf=psf, radius_fwhm=config.aperture_radius_fwhm,
         radius_arcsec=config.aperture_radius_arcsec,
         annulus_fwhm=config.background_annulus_fwhm, center_xy=config.center_xy,
         autocenter=config.effective_autocenter,
         brightest_spaxel=config.brightest_spaxel and "NS-IFU04" not in config.defects)
-    write_x1d(x1d_path, extraction, cube, keywords=processing_keywords(config, trace_model) | {
+    write_step_x1d(x1d_path, extraction, keywords=processing_keywords(config, trace_model) | {
         "IFQ_CEN": extraction.centering,
         "IFQ_CX": round(extraction.center_xy[0], 4),
         "IFQ_CY": round(extraction.center_xy[1], 4)})
@@ -396,7 +398,7 @@ def extract_again(result: ProcessingResult, out_dir: str | Path,
     again = ProcessingResult(out, config=config, exposure_products=False,
                              trace_model=list(result.trace_model))
     again.cube_file = result.cube_file
-    with _stage(again, "extract 1-D"), IFUCubeModel(str(result.cube_file)) as cube:
+    with _stage(again, "extract 1-D", jwst=True), IFUCubeModel(str(result.cube_file)) as cube:
         name = result.cube_file.name.replace("_s3d.fits", "_x1d.fits")
         again.x1d_file = _extract(cube, result.psf, config, out / name, again.trace_model)
     again.psf = result.psf

@@ -1,10 +1,17 @@
-"""jwst's ``extract_1d`` for IFU cubes: the ``ifu_autocen`` source centring.
+"""jwst's ``extract_1d`` for IFU cubes: the Step itself, and its ``ifu_autocen`` source centring.
 
-jwst has no standalone function for it: the centring is inline in
+The chain's extraction is ``Extract1dStep`` itself, run by
+:mod:`~ifuqa.process.jwst_api.extract_1d_step` with ifuqa's synthetic reference files; this
+stage module's :data:`REQUIRED_API` and :func:`check_behaviour` include that module's, so
+:func:`ifuqa.process.jwst_api.check_jwst_api` and ``stage_availability("extract_1d")`` check
+both.
+
+jwst has no standalone function for the centring: it is inline in
 ``jwst.extract_1d.ifu.extract_ifu``. :func:`ifu_autocenter` reproduces it with the very
-``DAOStarFinder`` and ``sigclip`` objects ``jwst.extract_1d.ifu`` imports, and
-:func:`check_behaviour` fingerprints that jwst source so a change is caught. The aperture sums
-themselves are ifuqa's (:mod:`ifuqa.process.stages.extraction`).
+``DAOStarFinder`` and ``sigclip`` objects ``jwst.extract_1d.ifu`` imports (the Step's adapter uses
+it to predict the centre the Step will find, which the aperture-correction table is made for,
+and checks the prediction against the Step's), and :func:`check_behaviour` fingerprints that jwst
+source so a change is caught.
 
 Which columns of ``DAOStarFinder``'s table hold the centroid depends on the release line (and,
 on 2.0.x, on the photutils version): :mod:`~ifuqa.process.jwst_api.extract_1d_2_0` and
@@ -21,6 +28,8 @@ from numpy.typing import ArrayLike
 
 from ifuqa.process.jwst_api._api import ApiSpec, fingerprint_problems
 from ifuqa.process.jwst_api._lines import installed_line, line_module
+from ifuqa.process.jwst_api.extract_1d_step import REQUIRED_API as _STEP_API
+from ifuqa.process.jwst_api.extract_1d_step import check_behaviour as _step_behaviour
 
 __all__ = ["REQUIRED_API", "check_behaviour", "ifu_autocenter"]
 
@@ -33,8 +42,10 @@ REQUIRED_API: dict[tuple[str, str], ApiSpec] = {
     (_EXTRACT_MOD, "DAOStarFinder"): frozenset({"fwhm", "threshold"}),
     (_EXTRACT_MOD, "sigclip"): None,
     **_line.REQUIRED_API,
+    **_STEP_API,
 }
-"""The jwst symbols :func:`ifu_autocenter` uses, and the function whose centring it reproduces."""
+"""The jwst symbols :func:`ifu_autocenter` uses, the function whose centring it reproduces, and
+what :func:`~ifuqa.process.jwst_api.extract_1d_step.run_extract_1d_step` calls."""
 
 _AUTOCEN_FINGERPRINT = (
     "wavetemp < 26",
@@ -54,7 +65,9 @@ _AUTOCEN_NSIGMA = 3.0
 
 
 def check_behaviour() -> tuple[list[str], list[str]]:
-    """Verify that ``extract_ifu``'s ``ifu_autocen`` centring is the one reproduced here.
+    """Verify that ``extract_ifu``'s ``ifu_autocen`` centring is the one reproduced here, and
+    the Step's parameters, defaults, reference types and the IFU extraction lines
+    :func:`~ifuqa.process.jwst_api.extract_1d_step.check_behaviour` checks.
 
     Returns
     -------
@@ -62,7 +75,9 @@ def check_behaviour() -> tuple[list[str], list[str]]:
     """
     problems = fingerprint_problems(_EXTRACT_MOD, "extract_ifu", _AUTOCEN_FINGERPRINT,
                                     "ifu_autocenter reproduces the ifu_autocen centring")
-    return ([] if problems else ["extract_ifu ifu_autocen centring fingerprint"]), problems
+    checked = [] if problems else ["extract_ifu ifu_autocen centring fingerprint"]
+    step_checked, step_problems = _step_behaviour()
+    return checked + step_checked, problems + step_problems
 
 
 

@@ -1,9 +1,19 @@
-"""1-D extraction of a point source from an IFU cube: circular aperture, optional background
-annulus, auto-centring, aperture correction from the known PSF, and the x1d product.
+"""1-D extraction of a point source from an IFU cube: jwst's ``Extract1dStep`` itself, with an
+aperture correction from the known PSF, and the x1d product.
 
-The aperture sums use photutils' exact circular-aperture overlap weights (the same geometry as
-jwst's IFU extraction); the centring reproduces jwst's ``ifu_autocen`` through
-:mod:`ifuqa.process.jwst_api`.
+:func:`extract_with_step` is what the chain runs: ``Extract1dStep`` (``ifu_autocen``, or an
+explicit ``center_xy``) through :mod:`ifuqa.process.jwst_api.extract_1d_step`, with the synthetic
+EXTRACT1D file (radius ``r = radius_fwhm × FWHM(λ)`` of the known PSF, or a fixed radius; a
+background annulus only when the configuration asks for one) and the APCORR file
+(``1 / EE(r, λ)`` of the known PSF on the cube's spaxel grid,
+:func:`ifuqa.process.stages.aperture_correction.encircled_energy_in_cube`) ifuqa writes.
+
+:func:`aperture_sums`, :class:`Extraction` and :func:`write_x1d` are ifuqa's own, kept only
+where no Step can run: :mod:`ifuqa.inject` re-extracts its defective copies of users' cubes with
+them (a user's cube comes with no known PSF to build an APCORR file from, and the copy must be
+summed at the position the defect was injected, off any centring the Step does). The sums are
+the same photutils exact circular-aperture overlaps the Step uses (on ifuqa's cubes the two
+agree to 1e-6).
 
 Units: a cube in surface brightness (MJy/sr) gives ``flux = Σ SB × Ω_spaxel`` converted to Jy.
 A cube built from flux-density pixels (the NS-IFU02 defect, ``BUNIT = MJy``) is summed as the
@@ -19,16 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from ifuqa.instrument.photometry import SR_PER_ARCSEC2
 from ifuqa.instrument.psf import PSFModel
 from ifuqa.util.fits_header import add_primary_keywords
 from ifuqa.util.stats import nanmedian
 
-__all__ = ["Extraction", "aperture_sums", "cube_wavelengths", "extract_point_source",
-           "nominal_position", "write_x1d"]
-
-JY_PER_MJY = 1.0e6
-
+__all__ = ["APCORR_RADIUS_ROWS", "Extraction", "aperture_sums", "brightest_spaxel_center",
+           "cube_wavelengths", "extract_with_step", "write_step_x1d", "write_x1d"]
 
 @dataclass
 class Extraction:
@@ -53,17 +59,6 @@ def cube_wavelengths(cube: Any) -> np.ndarray:
     info = cube.meta.wcsinfo
     n = cube.data.shape[0]
     return info.crval3 + (np.arange(n) + 1 - info.crpix3) * info.cdelt3
-
-
-def nominal_position(cube: Any) -> tuple[float, float]:
-    """Cube pixel (x, y, 0-based) of the target coordinates in the header."""
-    ra, dec = cube.meta.target.ra, cube.meta.target.dec
-    if ra is None or dec is None:
-        ny, nx = cube.data.shape[1:]
-        return (nx - 1) / 2.0, (ny - 1) / 2.0
-    wave = float(cube_wavelengths(cube)[cube.data.shape[0] // 2])
-    x, y, _ = cube.meta.wcs.invert(ra, dec, wave)
-    return float(x), float(y)
 
 
 def _masks(shape: tuple[int, int], center: tuple[float, float], radii_pix: np.ndarray,
@@ -136,96 +131,6 @@ def aperture_sums(data: np.ndarray, err: np.ndarray, center: tuple[float, float]
     return out
 
 
-def extract_point_source(cube: Any, *, psf: PSFModel, radius_fwhm: float = 2.0,
-                         radius_arcsec: float | None = None,
-                         annulus_fwhm: tuple[float, float] | None = None,
-                         center_xy: tuple[float, float] | None = None,
-                         autocenter: bool = True, apply_apcorr: bool = True,
-                         brightest_spaxel: bool = False) -> Extraction:
-    """Extract a point source's spectrum from a cube.
-
-    Parameters
-    ----------
-    cube : stdatamodels.jwst.datamodels.IFUCubeModel
-        The cube (``BUNIT`` MJy/sr, or MJy for the NS-IFU02 defect).
-    psf : ifuqa.instrument.psf.PSFModel
-        The known PSF (sets FWHM-scaled radii and the aperture correction).
-    radius_fwhm : float
-        Aperture radius in units of the PSF FWHM at each wavelength.
-    radius_arcsec : float, optional
-        Fixed radius instead (arcsec).
-    annulus_fwhm : (float, float), optional
-        Background annulus (inner, outer) in FWHM units.
-    center_xy : (float, float), optional
-        Aperture centre (0-based cube pixels); overrides centring.
-    autocenter : bool
-        Centre on the source like jwst's ``ifu_autocen``; otherwise at the header's target.
-    apply_apcorr : bool
-        Divide by the encircled energy of the known PSF in the aperture.
-    brightest_spaxel : bool
-        Centre on the brightest spaxel of the white-light image (overrides auto-centring).
-
-    Returns
-    -------
-    Extraction
-    """
-    from ifuqa.process.stages.aperture_correction import encircled_energy_in_cube
-
-    data = np.asarray(cube.data, dtype=float)
-    err = np.asarray(cube.err, dtype=float)
-    wave = cube_wavelengths(cube)
-    spaxel = abs(float(cube.meta.wcsinfo.cdelt1)) * 3600.0
-    if center_xy is not None:
-        center, how = (float(center_xy[0]), float(center_xy[1])), "center_xy"
-    elif brightest_spaxel:
-        from ifuqa.util.stats import nanmedian
-
-        white = nanmedian(data, axis=0)
-        iy, ix = np.unravel_index(np.nanargmax(np.where(np.isfinite(white), white, -np.inf)),
-                                  white.shape)
-        center, how = (float(ix), float(iy)), "brightest spaxel"
-    elif autocenter:
-        from ifuqa.process.jwst_api.extract_1d import ifu_autocenter
-
-        try:
-            found = ifu_autocenter(data, wave)
-            center, how = (float(found[0]), float(found[1])), "ifu_autocen"
-        except RuntimeError:  # jwst falls back to the target coordinates, and so do we
-            center, how = nominal_position(cube), "nominal (ifu_autocen found no source)"
-    else:
-        center, how = nominal_position(cube), "nominal"
-    fwhm = np.asarray(psf.fwhm_arcsec(wave), dtype=float)
-    radius = (np.full(wave.shape, float(radius_arcsec)) if radius_arcsec is not None
-              else radius_fwhm * fwhm)
-    annulus = None if annulus_fwhm is None else (annulus_fwhm[0] * fwhm / spaxel,
-                                                 annulus_fwhm[1] * fwhm / spaxel)
-    sums = aperture_sums(data, err, center, radius / spaxel, annulus_pix=annulus)
-    bunit = (cube.meta.bunit_data or "MJy/sr").strip()
-    area_sr = (spaxel**2) * SR_PER_ARCSEC2
-    net = sums["sum"] - sums["background"] * sums["area"]
-    if bunit == "MJy/sr":
-        flux = net * area_sr * JY_PER_MJY
-        flux_err = sums["err"] * area_sr * JY_PER_MJY
-        surf = np.divide(net, sums["area"], out=np.full_like(net, np.nan),
-                         where=sums["area"] > 0)
-    elif bunit == "MJy":
-        flux = net * JY_PER_MJY
-        flux_err = sums["err"] * JY_PER_MJY
-        surf = np.divide(net, sums["area"] * area_sr, out=np.full_like(net, np.nan),
-                         where=sums["area"] > 0)
-    else:
-        raise ValueError(f"cannot extract from a cube in {bunit!r}; expected MJy/sr or MJy")
-    phase = (center[0] - round(center[0]), center[1] - round(center[1]))
-    ee = (encircled_energy_in_cube(psf, wave, radius, spaxel, phase=phase) if apply_apcorr
-          else np.ones_like(wave))
-    dq = np.where(sums["nan_in_aperture"], 1, 0).astype(np.uint32)
-    empty = sums["area"] <= 0
-    flux = np.where(empty, np.nan, flux / ee)
-    flux_err = np.where(empty, np.nan, flux_err / ee)
-    return Extraction(wave, flux, flux_err, surf, sums["background"], sums["area"], dq,
-                      center, radius, 1.0 / ee, how)
-
-
 def write_x1d(path: str | Path, extraction: Extraction, cube: Any, *,
               keywords: dict | None = None) -> None:
     """Write an extraction as a MultiSpecModel ``*_x1d.fits`` (jwst's IFU x1d layout)."""
@@ -256,5 +161,114 @@ def write_x1d(path: str | Path, extraction: Extraction, cube: Any, *,
     out.meta.cal_step.extract_1d = "COMPLETE"
     out.save(path)
     out.close()
+    if keywords:
+        add_primary_keywords(path, keywords)
+
+
+APCORR_RADIUS_ROWS = (1.0, 1.25)
+"""Radii of the APCORR table, in units of the extraction radius at each wavelength (the Step
+interpolates the correction at its radius: the first row is the radius itself)."""
+
+
+def brightest_spaxel_center(data: np.ndarray) -> tuple[float, float]:
+    """Centre of the brightest spaxel of a cube's median (white-light) image.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        The cube (nwave, ny, nx); NaN spaxels are ignored.
+
+    Returns
+    -------
+    (float, float)
+        Its (x, y), 0-based.
+    """
+    white = nanmedian(np.asarray(data, dtype=float), axis=0)
+    iy, ix = np.unravel_index(np.nanargmax(np.where(np.isfinite(white), white, -np.inf)),
+                              white.shape)
+    return float(ix), float(iy)
+
+
+def extract_with_step(cube: Any, *, psf: PSFModel, radius_fwhm: float = 2.0,
+                      radius_arcsec: float | None = None,
+                      annulus_fwhm: tuple[float, float] | None = None,
+                      center_xy: tuple[float, float] | None = None,
+                      autocenter: bool = True, brightest_spaxel: bool = False,
+                      reference_dir: str | Path | None = None) -> Any:
+    """Extract a point source's spectrum with jwst's ``Extract1dStep`` and ifuqa's references.
+
+    Parameters
+    ----------
+    cube : stdatamodels.jwst.datamodels.IFUCubeModel
+        The cube (``BUNIT`` MJy/sr, or MJy for the NS-IFU02 defect). Not modified.
+    psf : ifuqa.instrument.psf.PSFModel
+        The known PSF (the FWHM-scaled radii and the APCORR file).
+    radius_fwhm : float
+        Aperture radius in units of the PSF FWHM at each wavelength.
+    radius_arcsec : float, optional
+        Fixed radius instead (arcsec).
+    annulus_fwhm : (float, float), optional
+        Background annulus (inner, outer) in FWHM units (the Step's sigma-clipped annulus).
+    center_xy : (float, float), optional
+        Aperture centre (0-based cube pixels): the Step's ``center_xy``.
+    autocenter : bool
+        Run the Step with ``ifu_autocen``; otherwise it centres on the target's spaxel.
+    brightest_spaxel : bool
+        Centre on the brightest spaxel of the white-light image (ifuqa finds it and hands it to
+        the Step as ``center_xy``).
+    reference_dir : path, optional
+        Keep the EXTRACT1D and APCORR files written for the Step here.
+
+    Returns
+    -------
+    ifuqa.process.jwst_api.extract_1d_step.StepExtraction
+        The Step's x1d model (the caller closes it), its centre and centring.
+    """
+    from ifuqa.process.jwst_api.extract_1d_step import run_extract_1d_step
+    from ifuqa.process.stages.aperture_correction import encircled_energy_in_cube
+
+    wave = cube_wavelengths(cube)
+    spaxel = abs(float(cube.meta.wcsinfo.cdelt1)) * 3600.0
+    fwhm = np.asarray(psf.fwhm_arcsec(wave), dtype=float)
+    radius = (np.full(wave.shape, float(radius_arcsec)) if radius_arcsec is not None
+              else radius_fwhm * fwhm)
+    annulus = (None if annulus_fwhm is None
+               else (annulus_fwhm[0] * fwhm, annulus_fwhm[1] * fwhm))
+    how = None
+    if center_xy is None and brightest_spaxel:
+        center_xy, how = brightest_spaxel_center(cube.data), "brightest spaxel"
+
+    def apcorr_for_center(center: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        phase = (center[0] - round(center[0]), center[1] - round(center[1]))
+        rows = np.array([k * radius for k in APCORR_RADIUS_ROWS])
+        ee = np.array([encircled_energy_in_cube(psf, wave, r, spaxel, phase=phase)
+                       for r in rows])
+        return rows, 1.0 / ee
+
+    out = run_extract_1d_step(cube, wavelength_um=wave, radius_arcsec=radius,
+                              apcorr_for_center=apcorr_for_center, annulus_arcsec=annulus,
+                              center_xy=center_xy, autocenter=autocenter,
+                              reference_dir=reference_dir)
+    if how is not None:
+        out.centering = how
+    return out
+
+
+def write_step_x1d(path: str | Path, extraction: Any, *, keywords: dict | None = None) -> None:
+    """Save the Step's x1d model (a :func:`extract_with_step` result) with ifuqa's keywords.
+
+    Parameters
+    ----------
+    path : path
+        The ``*_x1d.fits`` to write.
+    extraction : ifuqa.process.jwst_api.extract_1d_step.StepExtraction
+        The Step's result; its model is closed after saving.
+    keywords : dict, optional
+        Primary-header keywords to add (the processing keywords, ``IFQ_CEN``/``IFQ_CX``/``IFQ_CY``).
+    """
+    model = extraction.model
+    model.meta.filename = str(path).rsplit("/", 1)[-1]
+    model.save(path)
+    model.close()
     if keywords:
         add_primary_keywords(path, keywords)
