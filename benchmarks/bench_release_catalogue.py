@@ -15,9 +15,11 @@ cluster a little against one 50-scene run, so its speed-up here is a lower bound
 ``--lock FILE`` takes an exclusive ``flock`` on FILE around each timed run (and each check run),
 so other heavy jobs on a shared machine run between them, never during them.
 
-Run: ``python -m benchmarks.bench_release_catalogue [--chunks 5] [--check] [--lock FILE]``
-(writes ``reports/bench_release_catalogue.json``; with ``--check`` also
-``reports/release-results.json``, the merged results of every chunk's checks).
+Run: ``python -m benchmarks.bench_release_catalogue [--chunks 5] [--check [--baseline FILE]]
+[--lock FILE]`` (writes ``reports/bench_release_catalogue.json``; with ``--check`` also
+``reports/release-results.json``, the merged results of every chunk's checks, and with
+``--baseline`` the release baseline built from them, as ``--ifuqa-generate-baseline`` would
+write it for one run over the whole catalogue).
 """
 
 from __future__ import annotations
@@ -97,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="also run the checks on each chunk (after its cluster build)")
     parser.add_argument("--lock", type=Path, default=None)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="with --check: write the release baseline of the merged results "
+                             "here (e.g. baselines/release.json)")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
     scenes = sorted(RELEASE.glob("*.toml"))
@@ -150,8 +155,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{serial / dask:.2f}x; cache {report['cache_gb']:.1f} GB for all scenes")
     Path("reports").mkdir(exist_ok=True)
     if results:
-        count = _merge(results, Path("reports") / "release-results.json")
+        merged = Path("reports") / "release-results.json"
+        count = _merge(results, merged)
         print(f"checks: {count} records in reports/release-results.json")
+        if args.baseline is not None:
+            from ifuqa.verdicts.baseline import build_baseline, write_baseline
+
+            data = json.loads(merged.read_text(encoding="utf-8"))
+            args.baseline.parent.mkdir(parents=True, exist_ok=True)
+            write_baseline(args.baseline, build_baseline(data["records"], data["versions"]))
+            print(f"baseline of the {len(scenes)} scenes in {args.baseline}")
     Path("reports/bench_release_catalogue.json").write_text(json.dumps(report, indent=1))
     return 0
 

@@ -16,6 +16,7 @@ anything is processed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -262,9 +263,12 @@ def _run(exposures: list[RateExposure], folder: Path, out: Path, config: Process
 
 def _cube_and_spectrum(clouds: list, first: RateExposure, disperser: object,
                        config: ProcessingConfig, window: tuple[float, float] | None, out: Path,
-                       result: ProcessingResult, psf: object = None) -> None:
+                       result: ProcessingResult, psf: object = None,
+                       center_sky: tuple[float, float, float] | None = None) -> None:
     """Build the cube of the point clouds, write it and extract its spectrum (the end of the
-    chain, shared by :func:`process` and :func:`build_again`)."""
+    chain, shared by :func:`process` and :func:`build_again`); with ``center_sky`` (RA, Dec in
+    degrees and a wavelength in µm) the spectrum is extracted there instead of where the
+    configuration's centring would put it."""
     with _stage(result, "cube build", jwst=True):
         grid = grid_for(clouds, spaxel_arcsec=config.spaxel_arcsec,
                         wave_step_um=config.wave_step_um, coord_system=config.coord_system,
@@ -283,9 +287,31 @@ def _cube_and_spectrum(clouds: list, first: RateExposure, disperser: object,
         if psf is None:
             psf = load_psf(first.psf, disperser.wavelength_range_um)
         result.psf = psf
-        result.x1d_file = _extract(cube, psf, config, out / f"{observation_stem(first.path)}"
-                                   "_x1d.fits", result.trace_model)
+        extract_config = config
+        if center_sky is not None:
+            x, y = cube.meta.wcs.invert(*center_sky)[:2]
+            extract_config = dataclasses.replace(config, center_xy=(float(x), float(y)))
+        x1d_path = out / f"{observation_stem(first.path)}_x1d.fits"
+        result.x1d_file = _extract(cube, psf, extract_config, x1d_path, result.trace_model)
     cube.close()
+
+
+def _extraction_sky(result: ProcessingResult) -> tuple[float, float, float] | None:
+    """Where the earlier result's x1d was extracted, on the sky: (RA, Dec in degrees, the
+    cube's middle wavelength in µm), from its ``IFQ_CX``/``IFQ_CY`` and its cube's WCS; None
+    when either is missing."""
+    from astropy.io import fits
+    from stdatamodels.jwst.datamodels import IFUCubeModel
+
+    if result.x1d_file is None or result.cube_file is None:
+        return None
+    header = fits.getheader(result.x1d_file)
+    if "IFQ_CX" not in header or "IFQ_CY" not in header:
+        return None
+    with IFUCubeModel(str(result.cube_file)) as cube:
+        plane = cube.data.shape[0] // 2
+        ra, dec, lam = cube.meta.wcs(float(header["IFQ_CX"]), float(header["IFQ_CY"]), plane)
+    return float(ra), float(dec), float(lam)
 
 
 CUBE_FIELDS = frozenset({"spaxel_arcsec", "wave_step_um", "weighting", "coord_system"})
@@ -309,7 +335,11 @@ def build_again(result: ProcessingResult, out_dir: str | Path,
     its point clouds, with other cube settings (spaxel scale, wavelength step, weighting,
     orientation) and extraction settings, and extract it; the exposures are not processed
     again. The products are those :func:`process` with ``config`` and
-    ``exposure_products=False`` writes.
+    ``exposure_products=False`` writes, except that a spectrum the earlier processing centred
+    by itself (``ifu_autocen``) is extracted at the same place on the sky rather than centred
+    again: at a coarse spaxel scale ``ifu_autocen`` may find nothing and fall back to the target
+    position, which is not the source's when the source is off the field's centre, and a study
+    of the cube's spaxel scale must not turn into one of the centring.
 
     Parameters
     ----------
@@ -340,12 +370,16 @@ def build_again(result: ProcessingResult, out_dir: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     again = ProcessingResult(out, config=config, exposure_products=False,
                              trace_model=list(result.trace_model))
+    same_place = (config.effective_autocenter and config.center_xy is None
+                  and not config.brightest_spaxel)
+    center_sky = _extraction_sky(result) if same_place else None
     first = open_rate(result.rate_files[0])
     try:
         instrument = first.model.meta.instrument
         _cube_and_spectrum(result.clouds, first, get_disperser(instrument.grating,
                                                                instrument.filter),
-                           config, result.window, out, again, psf=result.psf)
+                           config, result.window, out, again, psf=result.psf,
+                           center_sky=center_sky)
     finally:
         first.model.close()
     return again

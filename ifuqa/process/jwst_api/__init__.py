@@ -10,10 +10,10 @@ installed ``jwst`` and fails loudly, naming every symbol that moved.
 module                     jwst code wrapped
 =========================  ================================================================
 ``ramp_fitting``           ``jump.JumpStep``, ``ramp_fitting.RampFitStep`` (their ``process``)
-``clean_flicker_noise``    ``clean_flicker_noise.nsclean.NSClean``
+``clean_flicker_noise``    ``clean_flicker_noise.CleanFlickerNoiseStep`` (with a user mask)
 ``outlier_detection``      ``outlier_detection.ifu.detect_outliers``
 ``adaptive_trace_model``   ``adaptive_trace_model.trace_model`` building blocks
-``extract_1d``             the ``ifu_autocen`` centring of ``extract_1d.ifu.extract_ifu``
+``extract_1d``             ``extract_1d.Extract1dStep.process`` with ``ifu_autocen``
 ``cube_build``             ``cube_build`` C kernels ``cube_wrapper_driz``, ``cube_wrapper``
 =========================  ================================================================
 
@@ -74,7 +74,7 @@ STAGE_TITLES = {
     "clean_flicker_noise": "1/f cleaning (jwst clean_flicker_noise NSClean)",
     "outlier_detection": "IFU outlier detection (jwst outlier_detection.ifu)",
     "adaptive_trace_model": "the adaptive trace model (jwst adaptive_trace_model)",
-    "extract_1d": "the ifu_autocen centring (jwst extract_1d.ifu)",
+    "extract_1d": "the 1-D extraction (jwst Extract1dStep, ifu_autocen)",
     "cube_build": "the cube_build kernels (jwst cube_build)",
 }
 """What each stage module provides, in words (for messages and reports)."""
