@@ -85,7 +85,7 @@ def _extras_for(scenario: Scenario) -> dict[str, bool]:
     and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
     centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
     ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
-    ``bright_point_g395h``. Other scenarios run the truth-free NS-IFU01 hole check and skip
+    ``bright_point_g395h`` and ``drift_point_g235m``. Other scenarios run the truth-free NS-IFU01 hole check and skip
     these two, saying so.
     """
     src = scenario.sources[0]
@@ -115,11 +115,12 @@ def catalogue_spec(scenario: str, *, defects: tuple[str, ...] = ()) -> Synthetic
     return SyntheticSpec(scenario, defects=tuple(defects), **_extras_for(load_scenario(scenario)))
 
 
-BUILD_FORMAT = 10
+BUILD_FORMAT = 11
 """Bumped whenever simulated or processed products change, so that cached builds are redone
 (8: builds use one BLAS thread, see :func:`one_blas_thread`; 9: rate files carry the detectors'
 read directions and 1/f cleaning is jwst's CleanFlickerNoiseStep with its defaults; 10: the x1d
-is jwst's Extract1dStep with ifuqa's EXTRACT1D/APCORR files)."""
+is jwst's Extract1dStep with ifuqa's EXTRACT1D/APCORR files; 11: the spaxel-scale study extracts
+every scale where the main cube's ifu_autocen found the source).""""
 
 
 def one_blas_thread() -> threadpool_limits:

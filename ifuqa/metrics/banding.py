@@ -13,7 +13,7 @@ from scipy.fft import rfft
 
 from ifuqa.instrument.readout import N_OUTPUTS, check_detector, dms_to_detector
 from ifuqa.metrics.result import MetricResult
-from ifuqa.util.stats import mad_std_about_zero, nanmedian
+from ifuqa.util.stats import mad_std_about_zero, nanmedian, nanmedian_axis0
 
 __all__ = ["HOLD_OUT_BLOCK", "banding_amplitude", "banding_level", "banding_reduction",
            "column_power_spectrum", "held_out_rows", "white_noise_floor"]
@@ -43,7 +43,7 @@ def _strip_column_medians(image: np.ndarray, mask: np.ndarray,
             rows = slice(j * strip, min((j + 1) * strip, ny))
             if rows.start >= ny:
                 continue
-            med = np.nanmedian(data[rows], axis=0)
+            med = nanmedian_axis0(data[rows])
             med[good[rows].sum(axis=0) < min_pixels] = np.nan
             out[j] = med
     return out

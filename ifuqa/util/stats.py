@@ -51,6 +51,30 @@ def nanmedian(a: np.ndarray, axis: int | tuple[int, ...] | None = None) -> np.nd
         return np.nanmedian(a, axis=axis)
 
 
+def nanmedian_axis0(a: np.ndarray) -> np.ndarray:
+    """``numpy.nanmedian(a, axis=0)`` of a 2-D float array, exactly, by one sort of the columns
+    (NaNs sort last) instead of numpy's masked-array path, which is ~10 times slower on mostly-NaN
+    columns; all-NaN columns give NaN, without a warning.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, np.nan, np.nan], [4.0, 2.0, np.nan], [2.0, np.nan, np.nan],
+    ...               [3.0, 5.0, np.nan]])
+    >>> nanmedian_axis0(a).tolist()
+    [2.5, 3.5, nan]
+    """
+    a = np.asarray(a, dtype=float)
+    ordered = np.sort(a, axis=0)
+    count = np.isfinite(a).sum(axis=0)
+    lo = np.clip((count - 1) // 2, 0, None)[None, :]
+    hi = np.clip(count // 2, 0, max(a.shape[0] - 1, 0))[None, :]
+    lo = np.minimum(lo, hi)
+    with np.errstate(invalid="ignore"):
+        median = (np.take_along_axis(ordered, lo, axis=0)[0]
+                  + np.take_along_axis(ordered, hi, axis=0)[0]) / 2.0
+    return np.where(count > 0, median, np.nan)
+
+
 def mad_std_about_zero(values: np.ndarray) -> float:
     """Robust σ of values that scatter about zero: ``MAD_TO_STD × median(|x|)``, NaNs ignored.
 
