@@ -85,7 +85,7 @@ def test_one_position_is_not_applicable(tmp_path: Path, hole: float) -> None:
     """With one dither position jwst's outlier detection does not run, so a dent at the PSF
     peak cannot be NS-IFU01's hole (and no outlier can be caught): not applicable, saying why."""
     dataset = Dataset("d", s3d=[_cube(tmp_path, "c", points=1, hole=hole)])
-    with pytest.raises(NotApplicable, match="one dither position .*does not run"):
+    with pytest.raises(NotApplicable, match=r"one dither position .*does not run"):
         ns_ifu01.hole(dataset, TH)
 
 

@@ -85,8 +85,8 @@ def _extras_for(scenario: Scenario) -> dict[str, bool]:
     and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
     centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
     ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
-    ``bright_point_g395h`` and ``drift_point_g235m``. Other scenarios run the truth-free NS-IFU01 hole check and skip
-    these two, saying so.
+    ``bright_point_g395h`` and ``drift_point_g235m``. Other scenarios run the truth-free NS-IFU01
+    hole check and skip these two, saying so.
     """
     src = scenario.sources[0]
     dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
@@ -120,7 +120,7 @@ BUILD_FORMAT = 11
 (8: builds use one BLAS thread, see :func:`one_blas_thread`; 9: rate files carry the detectors'
 read directions and 1/f cleaning is jwst's CleanFlickerNoiseStep with its defaults; 10: the x1d
 is jwst's Extract1dStep with ifuqa's EXTRACT1D/APCORR files; 11: the spaxel-scale study extracts
-every scale where the main cube's ifu_autocen found the source).""""
+every scale where the main cube's ifu_autocen found the source)."""
 
 
 def one_blas_thread() -> threadpool_limits:
