@@ -567,9 +567,10 @@ def test_the_spaxel_scale_study_reuses_the_main_cube(tmp_path: Path) -> None:
 
 def test_the_spaxel_scale_cubes_are_built_from_the_main_point_clouds(tmp_path: Path) -> None:
     """The other spaxel scales of the NS-IFU02 study are cubes built again from the main
-    processing's point clouds (build_again): the same s3d and x1d as processing the exposures
-    again at that scale, without re-reading or re-calibrating them; a change that is not the
-    cube's or the extraction's is refused."""
+    processing's point clouds (build_again): the same s3d as processing the exposures again at
+    that scale, without re-reading or re-calibrating them, and the x1d extracted where the main
+    cube found the source (``center_xy``), as processing at that scale with that centre gives it;
+    a change that is not the cube's or the extraction's is refused."""
     import dataclasses
 
     import numpy as np
@@ -591,9 +592,16 @@ def test_the_spaxel_scale_cubes_are_built_from_the_main_point_clouds(tmp_path: P
     for ext in ("SCI", "ERR", "DQ", "WMAP"):
         np.testing.assert_array_equal(fits.getdata(again.cube_file, ext),
                                       fits.getdata(full.cube_file, ext))
-    a, b = fits.getdata(full.x1d_file, 1), fits.getdata(again.x1d_file, 1)
-    for name in ("WAVELENGTH", "FLUX", "FLUX_ERROR"):
-        np.testing.assert_array_equal(b[name], a[name])
+    header = fits.getheader(again.x1d_file)
+    assert header["IFQ_CEN"] == "center_xy"
+    centred = process(sim, tmp_path / "centred", dataclasses.replace(
+        study, center_xy=(header["IFQ_CX"], header["IFQ_CY"])), exposure_products=False)
+    a, b = fits.getdata(centred.x1d_file, 1), fits.getdata(again.x1d_file, 1)
+    np.testing.assert_array_equal(b["WAVELENGTH"], a["WAVELENGTH"])
+    for name in ("FLUX", "FLUX_ERROR"):  # IFQ_CX/IFQ_CY keep 4 decimals of the centre
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-6)
+    # ifu_autocen on the coarse cube finds (nearly) the same place here, a centred source
+    np.testing.assert_allclose(b["FLUX"], fits.getdata(full.x1d_file, 1)["FLUX"], rtol=2e-3)
     for key in ("IFQ_FIX", "IFQ_SPAX"):
         assert fits.getheader(again.cube_file)[key] == fits.getheader(full.cube_file)[key]
     with pytest.raises(ProcessingError, match="defects"):
