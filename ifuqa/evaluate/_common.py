@@ -16,28 +16,102 @@ from ifuqa.util.stats import nanmean, nanmedian
 from ifuqa.verdicts.thresholds import Limit
 
 __all__ = ["MAX_FLAGGED_FRACTION", "MIN_DETECTION_SNR", "SourceDetection",
-           "aperture_pixels", "apparent_source_position", "cube_fwhm", "detect_source",
-           "dither_positions", "fwhm_arcsec", "limit_for",
+           "SourceFreeSpaxels", "aperture_pixels", "apparent_source_position",
+           "background_subtracted", "cube_fwhm", "detect_source", "dither_positions",
+           "fwhm_arcsec", "limit_for", "source_free_spaxels",
            "the_cube", "the_spectrum", "true_spectrum", "usable_spectrum"]
+
+
+def _spectrum_table(x1d: Path) -> Any:
+    """The x1d's spectrum table (``EXTRACT1D``, else its first table with a FLUX column; an
+    analytic x1d may carry an empty SCI image first), or NotApplicable."""
+    from astropy.io import fits
+
+    with fits.open(x1d) as hdul:
+        tables = [h for h in hdul if isinstance(h, fits.BinTableHDU)
+                  and "FLUX" in [n.upper() for n in h.columns.names]]
+        named = [h for h in tables if h.name == "EXTRACT1D"]
+        if not tables:
+            raise NotApplicable(f"{x1d.name} has no spectrum table with a FLUX column")
+        return (named or tables)[0].data.copy()
 
 
 def aperture_pixels(x1d: Path, n_planes: int) -> np.ndarray:
     """The extraction aperture's area per plane (spaxels; the x1d's NPIXELS column), or
-    NotApplicable when the x1d does not record it or was not extracted from an
-    ``n_planes``-plane cube."""
-    from astropy.io import fits
+    NotApplicable when the x1d does not record it (or never a positive area) or was not
+    extracted from an ``n_planes``-plane cube."""
+    return _aperture_columns(x1d, n_planes)[0]
 
-    with fits.open(x1d) as hdul:
-        table = hdul[1].data
-        names = [n.upper() for n in table.columns.names]
-        if "NPIXELS" not in names:
-            raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
-                                "extracted is unknown")
-        npix = np.asarray(table["NPIXELS"], dtype=float)
+
+def background_subtracted(x1d: Path, n_planes: int) -> bool:
+    """Whether the x1d's extraction subtracted a background: a BACKGROUND column not all zero
+    (jwst's annulus subtraction for point sources); NotApplicable as :func:`aperture_pixels`."""
+    return _aperture_columns(x1d, n_planes)[1]
+
+
+def _aperture_columns(x1d: Path, n_planes: int) -> tuple[np.ndarray, bool]:
+    table = _spectrum_table(x1d)
+    names = [n.upper() for n in table.columns.names]
+    if "NPIXELS" not in names:
+        raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
+                            "extracted is unknown")
+    npix = np.asarray(table["NPIXELS"], dtype=float)
     if npix.size != n_planes:
         raise NotApplicable(f"{x1d.name} has {npix.size} rows, its cube {n_planes} planes: the "
                             "x1d was not extracted from this cube")
-    return npix
+    if not np.any(np.isfinite(npix) & (npix > 0)):
+        raise NotApplicable(f"{x1d.name}: NPIXELS is never positive, the aperture area it "
+                            "extracted is unknown")
+    background = (np.asarray(table["BACKGROUND"], dtype=float) if "BACKGROUND" in names
+                  else np.zeros(1))
+    return npix, bool(np.any(np.isfinite(background) & (background != 0.0)))
+
+
+@dataclass(frozen=True)
+class SourceFreeSpaxels:
+    """Covered spaxels of a cube far from the x1d's extraction aperture.
+
+    Attributes
+    ----------
+    mask : numpy.ndarray of bool
+        (y, x) the spaxels.
+    x : numpy.ndarray
+        (y, x) column index of every spaxel.
+    radius_pix, distance_pix : float
+        The aperture's radius (from its largest NPIXELS) and how far from the extraction
+        centre the spaxels begin (radius + margin), in spaxels.
+    npix : numpy.ndarray
+        The aperture's area per plane (NPIXELS).
+    """
+
+    mask: np.ndarray
+    x: np.ndarray
+    radius_pix: float
+    distance_pix: float
+    npix: np.ndarray
+
+
+def source_free_spaxels(cube: Cube, spec: Spectrum, margin_fwhm: float, *,
+                        min_coverage: float = 0.95) -> SourceFreeSpaxels:
+    """The spaxels covered in at least ``min_coverage`` of the planes (eroded by one spaxel)
+    more than ``margin_fwhm`` PSF FWHM (the cube's widest) beyond the edge of the x1d's
+    extraction aperture (radius from its NPIXELS); NotApplicable when the x1d records no
+    extraction centre or aperture area, or is not this cube's."""
+    from scipy.ndimage import binary_erosion
+
+    data = np.asarray(cube.data, dtype=float)
+    n, ny, nx = data.shape
+    npix = aperture_pixels(spec.path, n)
+    if spec.extraction_xy is None:
+        raise NotApplicable(f"{spec.path.name} does not record its extraction centre "
+                            "(EXTR_X/EXTR_Y)")
+    cx, cy = spec.extraction_xy
+    radius = float(np.sqrt(np.nanmax(npix) / np.pi))
+    margin = margin_fwhm * float(np.nanmax(cube_fwhm(cube))) / cube.spaxel_arcsec
+    yy, xx = np.mgrid[:ny, :nx]
+    covered = binary_erosion(np.isfinite(data).mean(axis=0) >= min_coverage)
+    free = covered & (np.hypot(xx - cx, yy - cy) > radius + margin)
+    return SourceFreeSpaxels(free, xx, radius, radius + margin, npix)
 
 
 def the_cube(paths: list[Path]) -> Cube:

@@ -58,14 +58,12 @@ def _correlated_noise(cube_path: Path, spec: Spectrum) -> tuple[np.ndarray | Non
     if not np.isfinite(cal.factor):
         return None, {"noise_calibration": f"{cal.apertures} source-free apertures of "
                                            f"{radius:.1f} spaxels in {cube_path.name}"}
-    predicted = np.mean([circular_aperture_sums(data, err, c, radius)[1] for c in cal.centres],
-                        axis=0)
     source, _ = circular_aperture_sums(data, err, spec.extraction_xy, radius)
     planes = np.isfinite(spec.flux_jy) & (source != 0)
     if not planes.any() or np.sum(source[planes]) == 0:
         return None, {"noise_calibration": "no flux in the extraction aperture"}
     jy_per_unit = float(np.sum(spec.flux_jy[planes]) / np.sum(source[planes]))
-    excess = max(cal.factor**2 - 1.0, 0.0) * predicted * jy_per_unit**2
+    excess = max(cal.factor**2 - 1.0, 0.0) * cal.plane_variance * jy_per_unit**2
     return excess, {**cal.evidence, "noise_cube": cube_path.name}
 
 

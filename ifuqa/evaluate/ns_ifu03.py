@@ -15,8 +15,7 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import (
-    aperture_pixels,
-    cube_fwhm,
+    source_free_spaxels,
     the_cube,
     the_spectrum,
     usable_spectrum,
@@ -233,8 +232,6 @@ def off_source(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     drizzle kernel feeds both) whose difference gives the noise; scaled to the aperture's area
     (NPIXELS) and to the x1d's median flux. Needs no truth; the source's multiplicative
     artefacts (wiggles, holes) are absent there."""
-    from scipy.ndimage import binary_erosion
-
     cube = the_cube(dataset.s3d)
     spec = usable_spectrum(the_spectrum(dataset.x1d))
     kind = (spec.source_type or cube.srctype or "").upper()
@@ -242,24 +239,16 @@ def off_source(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
         raise NotApplicable(f"{spec.path.name}: SRCTYPE=EXTENDED, the source fills the field: no "
                             "source-free spaxels to measure additive residuals on")
     data = np.asarray(cube.data, dtype=float)
-    n, ny, nx = data.shape
-    npix = aperture_pixels(spec.path, n)
-    if spec.extraction_xy is None:
-        raise NotApplicable(f"{spec.path.name} does not record its extraction centre "
-                            "(EXTR_X/EXTR_Y)")
-    cx, cy = spec.extraction_xy
-    radius = float(np.sqrt(np.nanmax(npix) / np.pi))
-    margin = OFF_SOURCE_MARGIN_FWHM * float(np.nanmax(cube_fwhm(cube))) / cube.spaxel_arcsec
-    yy, xx = np.mgrid[:ny, :nx]
-    covered = binary_erosion(np.isfinite(data).mean(axis=0) >= 0.95)
-    free = covered & (np.hypot(xx - cx, yy - cy) > radius + margin)
+    region = source_free_spaxels(cube, spec, OFF_SOURCE_MARGIN_FWHM)
+    free, xx, npix = region.mask, region.x, region.npix
     split = float(np.median(xx[free])) if free.any() else 0.0
     halves = [free & (xx < split - 0.5), free & (xx > split + 0.5)]
     counts = [int(h.sum()) for h in halves]
     if min(counts) < MIN_HALF_SPAXELS:
         raise NotApplicable(f"{cube.path.name}: too few source-free spaxels ({counts[0]} and "
                             f"{counts[1]} in the two halves, need {MIN_HALF_SPAXELS} each, more "
-                            f"than {radius + margin:.1f} spaxels from the extraction centre)")
+                            f"than {region.distance_pix:.1f} spaxels from the extraction "
+                            "centre)")
     with np.errstate(all="ignore"):
         off_a, off_b = (np.nanmean(data[:, h], axis=1) for h in halves)
     area_sr = (cube.spaxel_arcsec / 206264.806) ** 2 if cube.bunit == "MJy/sr" else 1.0

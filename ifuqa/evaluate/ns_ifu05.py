@@ -25,9 +25,10 @@ import numpy as np
 
 from ifuqa.evaluate import NotApplicable
 from ifuqa.evaluate._common import (
-    cube_fwhm,
+    background_subtracted,
     fwhm_arcsec,
     limit_for,
+    source_free_spaxels,
     the_cube,
     the_spectrum,
     true_spectrum,
@@ -54,7 +55,6 @@ detector rows) makes a spaxel's response to the row phase non-sinusoidal, with a
 harmonic."""
 
 if TYPE_CHECKING:
-    from pathlib import Path
 
     from ifuqa.products import Cube, Spectrum
     from ifuqa.products.dataset import Dataset
@@ -162,35 +162,6 @@ MIN_ADDITIVE_COVERAGE = 0.9
 additive part to be removed (elsewhere the x1d's samples would be lost)."""
 
 
-def _x1d_columns(x1d: Path, n_rows: int) -> tuple[np.ndarray, bool]:
-    """(NPIXELS per row, whether a background was subtracted) from the x1d's spectrum table
-    (``EXTRACT1D``, else its first table with a FLUX column): the aperture's area in spaxels,
-    and a BACKGROUND column not all zero (jwst's annulus subtraction for point sources)."""
-    from astropy.io import fits
-
-    with fits.open(x1d) as hdul:
-        tables = [h for h in hdul if isinstance(h, fits.BinTableHDU)
-                  and "FLUX" in [n.upper() for n in h.columns.names]]
-        named = [h for h in tables if h.name == "EXTRACT1D"]
-        if not tables:
-            raise NotApplicable(f"{x1d.name} has no spectrum table with a FLUX column")
-        table = (named or tables)[0].data
-        names = [n.upper() for n in table.columns.names]
-        if "NPIXELS" not in names:
-            raise NotApplicable(f"{x1d.name} has no NPIXELS column: the aperture area it "
-                                "extracted is unknown")
-        npix = np.asarray(table["NPIXELS"], dtype=float)
-        background = (np.asarray(table["BACKGROUND"], dtype=float) if "BACKGROUND" in names
-                      else np.zeros(1))
-    if npix.size != n_rows:
-        raise NotApplicable(f"{x1d.name} has {npix.size} rows, its cube {n_rows} planes: the "
-                            "x1d was not extracted from this cube")
-    if not np.any(np.isfinite(npix) & (npix > 0)):
-        raise NotApplicable(f"{x1d.name}: NPIXELS is never positive, the aperture area it "
-                            "extracted is unknown")
-    return npix, bool(np.any(np.isfinite(background) & (background != 0.0)))
-
-
 def additive_in_aperture(dataset: Dataset, spec: Spectrum) -> tuple[np.ndarray, dict]:
     """The additive (source-independent) flux the x1d's aperture collects, per wavelength, from
     the cube's source-free spaxels.
@@ -227,7 +198,6 @@ def additive_in_aperture(dataset: Dataset, spec: Spectrum) -> tuple[np.ndarray, 
         the local additive part); too few source-free spaxels.
     """
     from astropy.stats import sigma_clipped_stats
-    from scipy.ndimage import binary_erosion
 
     from ifuqa.evaluate.ns_ifu03 import MIN_HALF_SPAXELS, OFF_SOURCE_MARGIN_FWHM
 
@@ -240,26 +210,17 @@ def additive_in_aperture(dataset: Dataset, spec: Spectrum) -> tuple[np.ndarray, 
         raise NotApplicable(f"{spec.path.name}: SRCTYPE=EXTENDED, the source fills the field: "
                             "no source-free spaxels to measure the additive part on")
     data = np.asarray(cube.data, dtype=float)
-    n, ny, nx = data.shape
-    npix, subtracted = _x1d_columns(spec.path, n)
-    if subtracted:
+    if background_subtracted(spec.path, data.shape[0]):
         raise NotApplicable(f"{spec.path.name} records a subtracted background (BACKGROUND): "
                             "the extraction's annulus removed the local additive part already")
     if not np.allclose(spec.wavelength_um, cube.wavelength_um, rtol=1e-6, equal_nan=True):
         raise NotApplicable(f"{spec.path.name} and {cube.path.name} differ in wavelength: the "
                             "x1d was not extracted from this cube")
-    if spec.extraction_xy is None:
-        raise NotApplicable(f"{spec.path.name} does not record its extraction centre "
-                            "(EXTR_X/EXTR_Y)")
-    cx, cy = spec.extraction_xy
-    radius = float(np.sqrt(np.nanmax(npix) / np.pi))
-    margin = OFF_SOURCE_MARGIN_FWHM * float(np.nanmax(cube_fwhm(cube))) / cube.spaxel_arcsec
-    yy, xx = np.mgrid[:ny, :nx]
-    covered = binary_erosion(np.isfinite(data).mean(axis=0) >= 0.95)
-    free = covered & (np.hypot(xx - cx, yy - cy) > radius + margin)
+    region = source_free_spaxels(cube, spec, OFF_SOURCE_MARGIN_FWHM)
+    free, npix = region.mask, region.npix
     if free.sum() < 2 * MIN_HALF_SPAXELS:
         raise NotApplicable(f"{cube.path.name}: too few source-free spaxels ({int(free.sum())}, "
-                            f"need {2 * MIN_HALF_SPAXELS}, more than {radius + margin:.1f} "
+                            f"need {2 * MIN_HALF_SPAXELS}, more than {region.distance_pix:.1f} "
                             "spaxels from the extraction centre)")
     values = data[:, free]
     mean = sigma_clipped_stats(values, mask=~np.isfinite(values), axis=1,
@@ -273,8 +234,8 @@ def additive_in_aperture(dataset: Dataset, spec: Spectrum) -> tuple[np.ndarray, 
                             f"{100 * covered_rows:.0f} % of {spec.path.name}'s usable "
                             "wavelengths")
     return additive, {"additive_from": f"{int(free.sum())} source-free spaxels of "
-                                       f"{cube.path.name} (> {radius + margin:.1f} spaxels from "
-                                       f"the extraction centre), clipped mean x NPIXELS",
+                                       f"{cube.path.name} (> {region.distance_pix:.1f} spaxels "
+                                       "from the extraction centre), clipped mean x NPIXELS",
                       "additive_spaxels": int(free.sum())}
 
 

@@ -33,13 +33,15 @@ class NoiseCalibration:
         Source-free apertures used.
     bins : int
         Wavelength bins used.
+    plane_variance : numpy.ndarray or None
+        Per plane, the variance the error array gives the sum of one such aperture (mean over
+        the apertures used); None when the factor could not be measured.
     """
 
     factor: float
     apertures: int
     bins: int
-    centres: tuple[tuple[int, int], ...] = ()
-    radius_pix: float = float("nan")
+    plane_variance: np.ndarray | None = None
 
     @property
     def evidence(self) -> dict[str, float | int]:
@@ -144,22 +146,16 @@ def aperture_noise_factor(data: np.ndarray, err: np.ndarray, source_xy: tuple[fl
     dof = n_bins - trend_degree - 1
     if len(centres) < min_apertures or n_planes < n_bins or dof < 2:
         return NoiseCalibration(float("nan"), len(centres), 0)
-    r = int(np.ceil(radius_pix))
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    disc = np.hypot(xx, yy) <= radius_pix
     edges = np.linspace(0, n_planes, n_bins + 1).astype(int)
     x = np.linspace(-1.0, 1.0, n_bins)
-    normalised, used = [], []
-    for cx, cy in centres:
-        box = (slice(None), slice(cy - r, cy + r + 1), slice(cx - r, cx + r + 1))
-        ok = finite[box][:, disc]
-        sums = np.where(ok, data[box][:, disc], 0.0).sum(axis=1)
-        variances = np.where(ok, err[box][:, disc] ** 2, 0.0).sum(axis=1)
+    normalised, plane_variances = [], []
+    for centre in centres:
+        sums, variances = circular_aperture_sums(data, err, centre, radius_pix)
         binned = np.add.reduceat(sums, edges[:-1])
         predicted = np.add.reduceat(variances, edges[:-1])
         if not (predicted > 0).all():
             continue
-        used.append((cx, cy))
+        plane_variances.append(variances)
         keep = np.ones(n_bins, dtype=bool)
         for _ in range(2):
             resid = binned - np.polyval(np.polyfit(x[keep], binned[keep], trend_degree), x)
@@ -168,4 +164,5 @@ def aperture_noise_factor(data: np.ndarray, err: np.ndarray, source_xy: tuple[fl
     if len(normalised) < min_apertures:
         return NoiseCalibration(float("nan"), len(normalised), 0)
     factor = mad_std_about_zero(np.concatenate(normalised)) * np.sqrt(n_bins / dof)
-    return NoiseCalibration(float(factor), len(normalised), n_bins, tuple(used), radius_pix)
+    return NoiseCalibration(float(factor), len(normalised), n_bins,
+                            np.mean(plane_variances, axis=0))
