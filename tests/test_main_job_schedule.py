@@ -15,35 +15,19 @@ from types import SimpleNamespace
 import pytest
 
 from ifuqa._pytest.xdist_schedule import dataset_of, make_dataset_scheduling
+from tests._xdist_fakes import FakeNode, fake_config
 
 pytest.importorskip("xdist")
-
-
-class _Node:
-    """What the scheduler uses of an xdist WorkerController."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.shutting_down = False
-        self.sent: list[int] = []
-        self.gateway = SimpleNamespace(id=name)
-
-    def send_runtest_some(self, indices: list[int]) -> None:
-        self.sent.extend(indices)
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
 
 
 def _run(own: dict[str, float], shared: dict[str, dict[str, float]], *, tests: int,
          test_s: float) -> tuple[float, dict[str, list[str]]]:
     """(makespan, datasets in the order each worker built them) of a modelled run."""
-    option = SimpleNamespace(loadscopereorder=True, tx=["2*popen"])
-    config = SimpleNamespace(option=option, getvalue=lambda name: getattr(option, name))
+    config = fake_config()
     collection = [f"checks/t.py::test_{i}[{d}]" for d in own for i in range(tests)]
     sched = make_dataset_scheduling(config, SimpleNamespace(loadscopesched=lambda *a: None),
                                     costs=(own, shared))
-    nodes = [_Node("gw0"), _Node("gw1")]
+    nodes = [FakeNode("gw0"), FakeNode("gw1")]
     for node in nodes:
         sched.add_node(node)
         sched.add_node_collection(node, collection)

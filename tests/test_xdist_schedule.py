@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from ifuqa._pytest.xdist_schedule import dataset_of, make_dataset_scheduling
+from tests._xdist_fakes import FakeNode, fake_config
 
 pytest.importorskip("xdist")
 
@@ -25,27 +25,6 @@ def test_dataset_of_reads_the_dataset_label_from_the_parameter_id() -> None:
     assert dataset_of("tests/t.py::test_plain", labels) is None
 
 
-class _Node:
-    """What the scheduler uses of an xdist WorkerController."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.shutting_down = False
-        self.sent: list[int] = []
-        self.gateway = SimpleNamespace(id=name)
-
-    def send_runtest_some(self, indices: list[int]) -> None:
-        self.sent.extend(indices)
-
-    def shutdown(self) -> None:
-        self.shutting_down = True
-
-
-def _config() -> Any:
-    option = SimpleNamespace(loadscopereorder=True, tx=["2*popen"])
-    return SimpleNamespace(option=option, getvalue=lambda name: getattr(option, name))
-
-
 def test_longest_dataset_first_and_no_worker_waits_for_a_shared_simulation() -> None:
     """Four datasets: ``big`` and ``big_defect`` share a simulation; ``mid`` and ``small``
     share nothing. The first worker takes ``big``; the second takes ``mid`` rather than
@@ -56,9 +35,9 @@ def test_longest_dataset_first_and_no_worker_waits_for_a_shared_simulation() -> 
               "mid": {"sim-mid": 5.0}, "small": {"sim-small": 1.0}}
     collection = [f"checks/t.py::test_{c}[{d}]" for d in own for c in "abcd"]
     collection.append("checks/t.py::test_without_dataset")
-    sched = make_dataset_scheduling(_config(), SimpleNamespace(loadscopesched=lambda *a: None),
+    sched = make_dataset_scheduling(fake_config(), SimpleNamespace(loadscopesched=lambda *a: None),
                                     costs=(own, shared))
-    nodes = [_Node("gw0"), _Node("gw1")]
+    nodes = [FakeNode("gw0"), FakeNode("gw1")]
     for node in nodes:
         sched.add_node(node)
         sched.add_node_collection(node, collection)
