@@ -233,14 +233,21 @@ def test_a_cube_in_mjy_is_summed_as_flux_density():
         run_extract_1d_step(cube, **kw)
 
 
-def test_an_extended_source_is_summed_over_the_whole_field():
+@pytest.mark.parametrize("method", ["center", "exact"])
+def test_an_extended_source_is_summed_over_the_whole_field(tmp_path, monkeypatch, method):
     """SRCTYPE = EXTENDED: the Step sums every spaxel (no aperture correction), centred on the
-    cube's centre, which is what the adapter predicts (one run)."""
+    cube's centre, which is what the adapter predicts (one run). The whole-field rectangle's
+    edges lie on spaxel boundaries, so photutils' "center" method the adapter writes for it
+    gives the sum its "exact" method gives (at a seventh of the time)."""
+    from ifuqa.process.jwst_api import extract_1d_step
+
+    monkeypatch.setattr(extract_1d_step, "_WHOLE_FIELD_METHOD", method)
     spec = _spec(srctype="EXTENDED")
     cube = _cube(spec)
     result = run_extract_1d_step(cube, wavelength_um=_wave(spec), radius_arcsec=RADIUS_ARCSEC,
-                                 apcorr_for_center=_exact_apcorr(spec))
+                                 apcorr_for_center=_exact_apcorr(spec), reference_dir=tmp_path)
     assert result.runs == 1 and result.centering.startswith("whole field")
+    assert read_extract1d_reference(tmp_path / "ifuqa_extract1d.asdf")["method"] == method
     total = cube.data.sum(axis=(1, 2)) * cube.meta.photometry.pixelarea_steradians * 1e6
     np.testing.assert_allclose(_flux(result), total, rtol=1e-5)
 

@@ -159,6 +159,35 @@ def test_truth_read_again_when_its_file_changes(dataset: Dataset,
     assert ns_ifu01.warm_pixel_flags(dataset, TH).value == pytest.approx(90.0)
 
 
+def test_truth_of_the_last_folders_is_kept(dataset: Dataset, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scene's defect datasets share its simulation folder, with other datasets checked in
+    between: the truth of the last few folders stays read; the least recently used goes."""
+    import shutil
+
+    reads: list[str] = []
+    real = ns_ifu01.read_artefact_truth
+
+    def counting(folder: Path, stem: str) -> object:
+        reads.append(Path(folder).name)
+        return real(folder, stem)
+
+    monkeypatch.setattr(ns_ifu01, "read_artefact_truth", counting)
+    home = dataset.truth_dir
+    assert home is not None
+    other, third = tmp_path / "other", tmp_path / "third"
+    shutil.copytree(home, other)
+    shutil.copytree(home, third)
+    cache = ns_ifu01.TruthOfLastDataset(folders=2)
+    for folder in (home, other, home, other):
+        assert cache.get(folder, STEMS[0]) is not None
+    assert reads == [home.name, "other"]  # each read once
+    cache.get(third, STEMS[0])  # forgets `home`, the least recently used
+    cache.get(other, STEMS[0])
+    cache.get(home, STEMS[0])
+    assert reads == [home.name, "other", "third", home.name]
+
+
 def test_truncated_cal_is_an_error_naming_it(dataset: Dataset) -> None:
     cal = dataset.cal[1]
     data = cal.read_bytes()

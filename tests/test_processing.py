@@ -163,6 +163,13 @@ def test_source_free_scene_extracts_to_zero(pytestconfig, tmp_path):
     binned = flux[: flux.size // 16 * 16].reshape(-1, 16).mean(axis=1)
     standard_error = binned.std(ddof=1) / np.sqrt(binned.size)
     assert abs(binned.mean()) < 3 * standard_error, (binned.mean(), standard_error)
+    # a ratio to a zero truth has no meaning: NS-IFU02's flux check says so instead of inf ± inf
+    from ifuqa.evaluate import NotApplicable
+    from ifuqa.evaluate.ns_ifu02 import flux_against_truth
+    from ifuqa.verdicts.thresholds import Thresholds
+
+    with pytest.raises(NotApplicable, match="true source flux is zero"):
+        flux_against_truth(dataset, Thresholds())
 
 
 def test_products_are_pipeline_products(pytestconfig):

@@ -56,6 +56,25 @@ def test_catalogue_contents_match_their_purpose():
     assert not load_scenario("bright_point_g395h").noise.ramps
 
 
+def test_extra_studies_key_decides_the_reference_cube_and_spaxel_scales():
+    import tomllib
+
+    from ifuqa.builds.synthetic import catalogue_spec
+
+    # absent: by kind of scene (a centred 4-point-dither point source gets both studies)
+    base = tomllib.loads(MINIMAL) | {"dithers": "4-point-dither"}
+    assert parse_scenario(base).extra_studies is None
+    off = parse_scenario(base | {"extra_studies": False})
+    assert off.extra_studies is False
+    assert parse_scenario(scenario_dict(off)) == off
+    with pytest.raises(ScenarioError, match=r"extra_studies.*true or false"):
+        parse_scenario(base | {"extra_studies": "no"})
+    bright = catalogue_spec("bright_point_g395h")
+    assert bright.with_reference and bright.with_scales
+    drift = catalogue_spec("drift_point_g235m")  # NS-IFU06's base opts out
+    assert not drift.with_reference and not drift.with_scales
+
+
 def test_minimal_scenario_defaults(tmp_path):
     path = tmp_path / "mini.toml"
     path.write_text(MINIMAL)

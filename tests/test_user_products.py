@@ -539,6 +539,21 @@ def test_user_banding_uses_the_cal_gaps(tmp_path: Path) -> None:
     alone = Dataset(name="user", rate=ds.rate, cal=ds.cal)
     with pytest.raises(NotApplicable, match="no cleaned rate"):
         ns_ifu03.banding(alone, TH)
+    # each exposure is measured once per version of its images (the fixed and defect datasets
+    # share them): a copy of the cleaned image elsewhere gives the same result, a cleaned image
+    # that changed is measured again, never taken from the memo
+    copy_dir = tmp_path / "copy"
+    copy_dir.mkdir()
+    copied = copy_dir / f"{stem}_nsclean.fits"
+    copied.write_bytes((tmp_path / f"{stem}_nsclean.fits").read_bytes())
+    again = ns_ifu03.banding(Dataset(name="user", rate=ds.rate, cleaned=[copied], cal=ds.cal), TH)
+    assert (again.value, again.uncertainty) == (result.value, result.uncertainty)
+    with datamodels.open(copied) as model:
+        model.data = np.asarray(banding * 0.5, dtype=np.float32)
+        model.save(copied)
+    changed = ns_ifu03.banding(Dataset(name="user", rate=ds.rate, cleaned=[copied], cal=ds.cal),
+                               TH)
+    assert changed.value == pytest.approx(0.5, abs=0.05), changed.describe()
 
 
 def test_applicability_table_html() -> None:

@@ -82,12 +82,17 @@ class SyntheticSpec:
 def _extras_for(scenario: Scenario) -> dict[str, bool]:
     """Which extra products a synthetic scenario gets (they cost processing time, and the main
     job must stay within minutes): the noiseless reference cube (the true PSF peak, NS-IFU01)
-    and the spaxel-scale study (NS-IFU02) are built for the dithered (>= 4 positions), well
-    centred (no pointing offset, no drift) point sources outside the PRISM, simulated without
-    ramps (a ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
-    ``bright_point_g395h`` and ``drift_point_g235m``. Other scenarios run the truth-free NS-IFU01
-    hole check and skip these two, saying so.
+    and the spaxel-scale study (NS-IFU02). The scenario's ``extra_studies`` decides when it is
+    set; otherwise they are built for the dithered (>= 4 positions), well centred (no pointing
+    offset, no drift) point sources outside the PRISM, simulated without ramps (a
+    ramp-simulated scene is there for cosmic-ray rejection) — in the catalogue,
+    ``bright_point_g395h`` (``drift_point_g235m``, NS-IFU06's base, sets ``extra_studies =
+    false``: the release catalogue measures both studies across 12 grating/filter/detector
+    combinations, and the main job's 4-minute budget does not cover a second copy). Other
+    scenarios run the truth-free NS-IFU01 hole check and skip these two, saying so.
     """
+    if scenario.extra_studies is not None:
+        return {"with_reference": scenario.extra_studies, "with_scales": scenario.extra_studies}
     src = scenario.sources[0]
     dithered_point = src.kind == "point" and len(scenario.dithers) >= 4
     centred = tuple(scenario.pointing_offset) == (0.0, 0.0) and tuple(src.drift_mas) == (0.0,

@@ -26,6 +26,7 @@ from ifuqa.evaluate._common import (
     limit_for,
     the_cube,
 )
+from ifuqa.evaluate.coverage import require_clear_of_field_edges
 from ifuqa.metrics.apertures import binned_images
 from ifuqa.metrics.flags import core_flag_fraction, injected_outlier_recall
 from ifuqa.metrics.holes import peak_depth_against_reference, peak_hole
@@ -90,16 +91,23 @@ def hole(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     (:func:`~ifuqa.evaluate._common.dither_positions`) resampling alone dents the core by up to
     :data:`RESAMPLING_DENT_PERCENT`; that enters the uncertainty, so a clean cube of a 2-point
     nod is "could not decide" and only a hole deeper than resampling can make fails. A cube of
-    one position is not applicable (:func:`require_outlier_detection`)."""
+    one position is not applicable (:func:`require_outlier_detection`), nor one where a dither
+    position's field edge runs through the PSF core, which drizzle's coverage weighting dents or
+    raises by a few % (:func:`ifuqa.evaluate.coverage.require_clear_of_field_edges`)."""
     require_outlier_detection(dataset)
     cube = the_cube(dataset.s3d)
     detection = detect_source(cube)
+    coverage = require_clear_of_field_edges(
+        dataset, cube, detection.center_xy,
+        what="the hole metric (a dent below a smooth PSF)")
     fwhm_pix = cube_fwhm(cube) / cube.spaxel_arcsec
     limit = limit_for(thresholds, "ns_ifu01.psf_peak_hole_depth", cube)
     result = peak_hole(cube.data, cube.wavelength_um,
                        radius_pix=2.5 * float(np.median(fwhm_pix)), fwhm_pix=fwhm_pix,
                        threshold_percent=limit.value)
     result.evidence.update(detection.evidence(), **limit.evidence())
+    if coverage is not None:
+        result.evidence.update(coverage.evidence())
     positions, known_from = dither_positions(dataset)
     result.evidence.update(dither_positions=positions, dither_positions_from=known_from)
     if positions is not None and positions < FULLY_SAMPLED_DITHERS and np.isfinite(result.value):
@@ -212,43 +220,53 @@ def exposure_flags(dataset: Dataset, *, use_rates: bool = True,
 
 
 class TruthOfLastDataset:
-    """The artefact truth of the exposures of the last truth folder asked for, read once.
+    """The artefact truth of the exposures of the last ``folders`` truth folders asked for,
+    read once.
 
     NS-IFU01's flag checks of one dataset (core flags, warm-pixel and cosmic-ray recall) run one
     after the other (also under xdist, which hands a worker all the checks of a dataset) and
-    each needs every exposure's truth, a tile-compressed file that takes about 0.3 s to
-    decompress. Asking for another folder forgets the last one (one dataset's truth in memory,
-    about 70 MB per exposure). Entries are keyed by the file's size and modification time, so
-    a rewritten file is read again; the arrays are read-only, as callers share them.
+    each needs every exposure's truth, a tile-compressed file that takes about 0.5 s to
+    decompress. The defect datasets of a scene share its simulation folder, and a worker checks
+    a few other datasets between them, so the last :data:`TRUTH_FOLDERS` folders are kept
+    (about 70 MB per exposure); asking for another forgets the least recently used. Entries are
+    keyed by the file's size and modification time, so a rewritten file is read again; the
+    arrays are read-only, as callers share them.
     """
 
-    def __init__(self) -> None:
-        self.folder: str | None = None
-        self.entries: dict[tuple[str, int | None, int | None], ArtefactTruth | None] = {}
+    def __init__(self, folders: int | None = None) -> None:
+        self.folders = TRUTH_FOLDERS if folders is None else max(int(folders), 1)
+        self.entries: dict[str, dict[tuple[str, int | None, int | None],
+                                     ArtefactTruth | None]] = {}
 
     def get(self, folder: Path, stem: str) -> ArtefactTruth | None:
         """:func:`ifuqa.simulate.truth.read_artefact_truth` of ``folder`` and ``stem``, read
-        once while the file is unchanged and no other folder was asked for."""
+        once while the file is unchanged and its folder is one of the last asked for."""
         path = artefact_truth_path(folder, stem)
         try:
             stat = path.stat()
             key = (stem, stat.st_size, stat.st_mtime_ns)
         except OSError:
             key = (stem, None, None)
-        if self.folder != str(folder):
-            self.folder, self.entries = str(folder), {}
-        if key not in self.entries:
+        entries = self.entries.pop(str(folder), {})
+        self.entries[str(folder)] = entries  # now the most recently used
+        while len(self.entries) > self.folders:
+            self.entries.pop(next(iter(self.entries)))
+        if key not in entries:
             truth = read_artefact_truth(folder, stem)
             if truth is not None:
                 for array in (truth.cosmic_ray_mask, truth.cosmic_ray_rate_dn_s,
                               truth.warm_dn_s):
                     array.setflags(write=False)
-            self.entries[key] = truth
-        return self.entries[key]
+            entries[key] = truth
+        return entries[key]
+
+
+TRUTH_FOLDERS = 3
+"""Simulation folders whose artefact truth :class:`TruthOfLastDataset` keeps per process."""
 
 
 TRUTH_CACHE = TruthOfLastDataset()
-"""The process's artefact truth of the last dataset (:class:`TruthOfLastDataset`)."""
+"""The process's artefact truth of the last datasets (:class:`TruthOfLastDataset`)."""
 
 
 def artefact_truth(folder: Path, stem: str) -> ArtefactTruth | None:

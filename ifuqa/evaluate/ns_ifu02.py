@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.evaluate._common import aperture_pixels, cube_fwhm, the_spectrum, true_spectrum
+from ifuqa.evaluate._common import (
+    aperture_pixels,
+    cube_fwhm,
+    detect_source,
+    the_spectrum,
+    true_spectrum,
+)
+from ifuqa.evaluate.coverage import require_clear_of_field_edges
 from ifuqa.metrics.noise_calibration import aperture_noise_factor, circular_aperture_sums
 from ifuqa.metrics.result import MetricResult
 from ifuqa.metrics.spectra import flux_ratio, flux_scale_dependence
@@ -67,6 +74,20 @@ def _correlated_noise(cube_path: Path, spec: Spectrum) -> tuple[np.ndarray | Non
     return excess, {**cal.evidence, "noise_cube": cube_path.name}
 
 
+def _require_source_clear_of_field_edges(dataset: Dataset, spec: Spectrum | None,
+                                         what: str) -> None:
+    """NotApplicable when a dither position's field edge runs through the source's PSF core
+    (:func:`ifuqa.evaluate.coverage.require_clear_of_field_edges`): drizzle's coverage
+    weighting then moves the cube's flux by a few %, whatever the calibration does."""
+    if not dataset.s3d or not dataset.cal:
+        return
+    cube = read_cube(dataset.s3d[0])
+    center = spec.extraction_xy if spec is not None else None
+    if center is None:
+        center = detect_source(cube).center_xy
+    require_clear_of_field_edges(dataset, cube, center, what=what)
+
+
 def flux_against_truth(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
     """Extracted / true flux of the point source across the band.
 
@@ -79,6 +100,10 @@ def flux_against_truth(dataset: Dataset, thresholds: Thresholds) -> MetricResult
     _point(dataset.truth)
     spec = the_spectrum(dataset.x1d)
     wave, flux, resolving = true_spectrum(dataset.truth)
+    if not np.any(np.asarray(flux, dtype=float) > 0):
+        raise NotApplicable("the true source flux is zero across the band: the extracted/true "
+                            "ratio is undefined")
+    _require_source_clear_of_field_edges(dataset, spec, "the extracted flux against the truth")
     extra, evidence = (_correlated_noise(dataset.s3d[0], spec) if dataset.s3d
                        else (None, {"noise_calibration": "no cube"}))
     result = flux_ratio(spec.wavelength_um, spec.flux_jy, wave, flux,
@@ -96,6 +121,9 @@ def flux_vs_spaxel_scale(dataset: Dataset, thresholds: Thresholds) -> MetricResu
     _point(dataset.truth)
     if len(dataset.scale_x1d) < 2:
         raise NotApplicable("the dataset was not processed at several spaxel scales")
+    _require_source_clear_of_field_edges(
+        dataset, read_spectrum(dataset.x1d[0]) if dataset.x1d else None,
+        "the flux's change with the spaxel scale (the partly covered spaxels grow with it)")
     wave, flux, resolving = true_spectrum(dataset.truth)
     ratios, binned, sigmas, noise = {}, {}, {}, {}
     for scale, path in sorted(dataset.scale_x1d.items()):

@@ -27,6 +27,7 @@ The model
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -262,7 +263,15 @@ def unilluminated_mask(disperser: Disperser, detector: str) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of bool, shape (2048, 2048)
+        A new array (callers may change it); the mask itself is computed once per disperser
+        and detector in each process (0.1 s each time, and the cleaning and the banding check
+        ask for it once per exposure).
     """
+    return _unilluminated_mask(disperser, detector).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _unilluminated_mask(disperser: Disperser, detector: str) -> np.ndarray:
     full = pixel_map(disperser, detector)
     mask = np.ones((DETECTOR_COLUMNS, DETECTOR_COLUMNS), dtype=bool)
     if full.size:

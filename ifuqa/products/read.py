@@ -21,7 +21,8 @@ import numpy as np
 
 from ifuqa.products.probe import ProductError, open_product, precheck_product
 
-__all__ = ["Cube", "Spectrum", "fits_wavelengths_um", "read_cube", "read_spectrum"]
+__all__ = ["Cube", "Spectrum", "file_version", "fits_wavelengths_um", "read_cube",
+           "read_spectrum"]
 
 
 @dataclass
@@ -153,9 +154,10 @@ READ_CACHE_SIZE = 4
 checks of one dataset read its cube and spectrum about ten times each (issue 17)."""
 
 
-def _version(path: Path) -> tuple[str, int, int, int] | None:
+def file_version(path: Path) -> tuple[str, int, int, int] | None:
     """What identifies a version of a file (resolved path, size, modification time, inode),
-    None when it cannot be stat'ed (the uncached read then names the problem)."""
+    None when it cannot be stat'ed (an uncached read then names the problem): the key of the
+    per-process memos of reads and of measurements made from files."""
     try:
         stat = path.stat()
     except OSError:
@@ -181,7 +183,7 @@ def read_cube(path: Path) -> Cube:
         Not a cube, no WCS, unknown units, all-NaN data.
     """
     path = Path(path)
-    version = _version(path)
+    version = file_version(path)
     if version is None:
         return _read_cube(path)
     cube = _read_cube_version(path, version)
@@ -343,7 +345,7 @@ def read_spectrum(path: Path) -> Spectrum:
         convertible to Jy, all-NaN flux.
     """
     path = Path(path)
-    version = _version(path)
+    version = file_version(path)
     if version is None:
         return _read_spectrum(path)
     spec = _read_spectrum_version(path, version)

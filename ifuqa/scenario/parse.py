@@ -167,6 +167,16 @@ def _parse_expected_failures(r: _Reader) -> tuple[ExpectedFailure, ...]:
     return tuple(out)
 
 
+def _parse_extra_studies(r: _Reader) -> bool | None:
+    """``extra_studies``: whether the scene gets the noiseless reference cube and the
+    spaxel-scale study (true/false), or, when absent, what its kind of scene gets
+    (:func:`ifuqa.builds.synthetic.catalogue_spec`)."""
+    value = r.get("extra_studies", None)
+    if value is not None and not isinstance(value, bool):
+        raise r.fail("extra_studies", f"must be true or false, got {value!r}")
+    return value
+
+
 def _parse_dithers(r: _Reader) -> tuple[str, tuple[tuple[float, float], ...]]:
     raw = r.get("dithers", "none")
     if isinstance(raw, str):
@@ -296,6 +306,7 @@ def parse_scenario(data: Mapping[str, Any], *, name: str = "scenario",
         noise=noise,
         sources=sources,
         source_path=None if origin == "<scenario>" else origin,
+        extra_studies=_parse_extra_studies(r),
         expected_failures=_parse_expected_failures(r),
     )
     r.finish()

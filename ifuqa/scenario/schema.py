@@ -127,6 +127,7 @@ class Scenario:
     psf: str = "model"
     noise: NoiseSpec = field(default_factory=NoiseSpec)
     source_path: str | None = None
+    extra_studies: bool | None = None
     expected_failures: tuple[ExpectedFailure, ...] = ()
 
     @property

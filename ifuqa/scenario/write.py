@@ -85,6 +85,8 @@ def scenario_dict(scenario: Scenario) -> dict[str, Any]:
                      "warm_pixels": float(n.warm_pixels),
                      "background_mjy_sr": float(n.background_mjy_sr), "ramps": bool(n.ramps)}
     data["sources"] = [_source_dict(src) for src in scenario.sources]
+    if scenario.extra_studies is not None:
+        data["extra_studies"] = bool(scenario.extra_studies)
     if scenario.expected_failures:
         data["expected_failures"] = [{"check": e.check, "reason": e.reason}
                                      for e in scenario.expected_failures]

@@ -102,11 +102,12 @@ def flux_ratio(wave_um: np.ndarray, flux_jy: np.ndarray, true_wave_um: np.ndarra
     ref = np.interp(wave, true_wave_um, truth, left=np.nan, right=np.nan)
     lo, hi = np.nanmin(wave), np.nanmax(wave)
     span = hi - lo
-    keep = (np.isfinite(flux) & np.isfinite(ref) & (wave >= lo + edge_fraction * span)
-            & (wave <= hi - edge_fraction * span))
+    keep = (np.isfinite(flux) & np.isfinite(ref) & (ref > 0)
+            & (wave >= lo + edge_fraction * span) & (wave <= hi - edge_fraction * span))
     if keep.sum() < n_bins:
         return MetricResult("NS-IFU02", "flux_ratio_deviation", float("nan"), "%",
-                            threshold_percent, message="too few valid wavelengths")
+                            threshold_percent,
+                            message="too few valid wavelengths (with a positive true flux)")
     edges = np.linspace(wave[keep].min(), wave[keep].max(), n_bins + 1)
     sample_var = None
     if flux_error_jy is not None:
