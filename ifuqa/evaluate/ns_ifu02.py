@@ -75,17 +75,19 @@ def _correlated_noise(cube_path: Path, spec: Spectrum) -> tuple[np.ndarray | Non
 
 
 def _require_source_clear_of_field_edges(dataset: Dataset, spec: Spectrum | None,
-                                         what: str) -> None:
+                                         what: str) -> dict[str, Any]:
     """NotApplicable when a dither position's field edge runs through the source's PSF core
     (:func:`ifuqa.evaluate.coverage.require_clear_of_field_edges`): drizzle's coverage
-    weighting then moves the cube's flux by a few %, whatever the calibration does."""
+    weighting then moves the cube's flux by a few %, whatever the calibration does. Returns
+    the coverage's evidence (empty when the fields are unknown)."""
     if not dataset.s3d or not dataset.cal:
-        return
+        return {}
     cube = read_cube(dataset.s3d[0])
     center = spec.extraction_xy if spec is not None else None
     if center is None:
         center = detect_source(cube).center_xy
-    require_clear_of_field_edges(dataset, cube, center, what=what)
+    coverage = require_clear_of_field_edges(dataset, cube, center, what=what)
+    return coverage.evidence() if coverage is not None else {}
 
 
 def flux_against_truth(dataset: Dataset, thresholds: Thresholds) -> MetricResult:
@@ -103,14 +105,15 @@ def flux_against_truth(dataset: Dataset, thresholds: Thresholds) -> MetricResult
     if not np.any(np.asarray(flux, dtype=float) > 0):
         raise NotApplicable("the true source flux is zero across the band: the extracted/true "
                             "ratio is undefined")
-    _require_source_clear_of_field_edges(dataset, spec, "the extracted flux against the truth")
+    coverage = _require_source_clear_of_field_edges(dataset, spec,
+                                                    "the extracted flux against the truth")
     extra, evidence = (_correlated_noise(dataset.s3d[0], spec) if dataset.s3d
                        else (None, {"noise_calibration": "no cube"}))
     result = flux_ratio(spec.wavelength_um, spec.flux_jy, wave, flux,
                         resolving_power=resolving,
                         threshold_percent=thresholds["ns_ifu02.flux_ratio_deviation"],
                         flux_error_jy=spec.error_jy, extra_variance_jy2=extra)
-    result.evidence.update(evidence)
+    result.evidence.update(evidence, **coverage)
     return result
 
 

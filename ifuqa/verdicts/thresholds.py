@@ -137,7 +137,8 @@ DEFAULTS: dict[str, Threshold] = {
         2.0, "%", "max |median extracted/true - 1| in any of 20 wavelength bins. Good data "
                   "(release catalogue, 2026-12-07): 4-point dither 0.49-0.56 % (2-sigma bound "
                   "0.60 %), one position 0.44-0.57 %, 2-point nod 0.91-1.17 % (2-sigma bound "
-                  "1.99 %); the 4-point-nod edge scenes read 4.3-5.3 % low (open: README); "
+                  "1.99 %); the 4-point-nod edge scenes (a nod position's field edge through "
+                  "the PSF core: drizzle's coverage bias, 4.3-5.3 % low) are not applicable; "
                   "documented symptom 10-15 % too high at 0.1 arcsec (KNOWN_ISSUES NS-IFU02); "
                   "the instrument's absolute accuracy ~3 % (JWST docs)",
         basis="good data ≤ 0.6 % (4-point) / 2.0 % (nod), 2σ bounds; documented: 10–15 %"),
