@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ifuqa.evaluate import NotApplicable
-from ifuqa.instrument.layout import N_SLICES, SLICE_LENGTH_ARCSEC, SLICE_WIDTH_ARCSEC
+from ifuqa.instrument.layout import FIELD_HALF_ARCSEC
 from ifuqa.instrument.sky import Pointing, sky_to_tangent
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ def _model_field(header: Any) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     pointing = Pointing(float(header["RA_REF"]), float(header["DEC_REF"]),
                         float(header.get("ROLL_REF") or 0.0))
-    a = 0.5 * N_SLICES * SLICE_WIDTH_ARCSEC
-    b = 0.5 * SLICE_LENGTH_ARCSEC
+    a, b = FIELD_HALF_ARCSEC
     ra, dec = pointing.ifu_to_sky(np.array([-a, a, a, -a]), np.array([-b, -b, b, b]))
     return np.asarray(ra), np.asarray(dec)
 

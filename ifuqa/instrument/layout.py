@@ -41,6 +41,7 @@ from ifuqa.instrument.dispersers import (
 
 __all__ = [
     "ALONG_SLICE_PIXEL_ARCSEC",
+    "FIELD_HALF_ARCSEC",
     "N_SLICES",
     "SLICE_LENGTH_ARCSEC",
     "SLICE_WIDTH_ARCSEC",
@@ -56,6 +57,9 @@ N_SLICES = 30
 SLICE_WIDTH_ARCSEC = 0.103
 ALONG_SLICE_PIXEL_ARCSEC = 0.105
 SLICE_LENGTH_ARCSEC = 3.0
+FIELD_HALF_ARCSEC: tuple[float, float] = (N_SLICES * SLICE_WIDTH_ARCSEC / 2.0,
+                                          SLICE_LENGTH_ARCSEC / 2.0)
+"""Half size of the IFU field of view (across the slices, along them): 1.545", 1.5"."""
 REFERENCE_PIXELS = 4
 
 SLICE_PITCH_ROWS = 56

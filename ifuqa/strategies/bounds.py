@@ -16,9 +16,10 @@ from ifuqa.instrument.dispersers import (
 )
 from ifuqa.instrument.layout import (
     ALONG_SLICE_PIXEL_ARCSEC,
-    N_SLICES,
-    SLICE_LENGTH_ARCSEC,
     SLICE_WIDTH_ARCSEC,
+)
+from ifuqa.instrument.layout import (
+    FIELD_HALF_ARCSEC as FIELD_HALF_ARCSEC,  # re-exported: the strategies share the field
 )
 from ifuqa.instrument.photometry import electrons_per_s_per_mjy
 from ifuqa.instrument.psf.measured import measured_fwhm_arcsec
@@ -28,10 +29,6 @@ DISPERSER_ORDER: tuple[str, ...] = (
     "G235M/F170LP", "G140M/F100LP", "G140M/F070LP", "PRISM/CLEAR",
 )
 """Every NIRSpec IFU grating/filter pair, the one a failing scene shrinks to first."""
-
-FIELD_HALF_ARCSEC: tuple[float, float] = (N_SLICES * SLICE_WIDTH_ARCSEC / 2.0,
-                                          SLICE_LENGTH_ARCSEC / 2.0)
-"""Half size of the IFU field of view (across the slices, along them): 1.545", 1.5"."""
 
 EDGE_MARGIN_FWHM = 2.5
 """How far (in PSF FWHM at the band's red end) a source stays inside the field of view in every
